@@ -1,0 +1,212 @@
+//! A loaded application: the manifest, compiled components, their grants and the router.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine};
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+use crate::manifest::Manifest;
+use crate::outbound::OutboundPolicy;
+use crate::routes::Router;
+use crate::runtime_config::RuntimeConfig;
+use crate::spin_apis::key_value::KvStore;
+use crate::spin_apis::sqlite::Database;
+use crate::spin_apis::{self, ComponentGrants};
+use crate::state::HostState;
+use crate::variables::{self, Resolved};
+
+/// How often the epoch ticks; the unit of the request deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Start-up settings beyond the manifest.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Path of `spin.toml`.
+    pub manifest: PathBuf,
+    /// Where default stores and databases live (`.spin` next to the manifest by default).
+    pub state_dir: Option<PathBuf>,
+    /// Spin's `--runtime-config-file`.
+    pub runtime_config: Option<PathBuf>,
+    /// `--sqlite` statements for the default database, in order.
+    pub sqlite_statements: Vec<String>,
+    /// Longest a request may run (guest code and waiting alike).
+    pub request_timeout: Duration,
+    /// Linear memory one instance may grow to.
+    pub max_instance_memory: usize,
+}
+
+/// One compiled component and what it may use.
+pub struct LoadedComponent {
+    /// The component id from the manifest.
+    pub id: String,
+    pub(crate) pre: ServicePre<HostState>,
+    pub(crate) grants: Arc<ComponentGrants>,
+    pub(crate) environment: Vec<(String, String)>,
+}
+
+/// Everything needed to serve requests.
+pub struct App {
+    pub(crate) engine: Engine,
+    pub(crate) router: Router,
+    pub(crate) components: BTreeMap<String, Arc<LoadedComponent>>,
+    pub(crate) settings: Settings,
+    route_list: Vec<(String, String)>,
+}
+
+/// The engine: component-model async (WASI 0.3), epoch interruption for deadlines.
+pub fn engine() -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model_async(true);
+    config.epoch_interruption(true);
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+fn linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    // Rust's std on wasm32-wasip2 imports WASI 0.2; spin-sdk 7 imports WASI 0.3.
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+    spin_apis::add_to_linker(&mut linker, HostState::spin)?;
+    Ok(linker)
+}
+
+impl App {
+    /// Loads and checks everything, compiles every component once, and prepares storage.
+    /// Any unsupported setting, missing variable or unlinkable import stops start-up here.
+    pub fn load(settings: Settings) -> anyhow::Result<Self> {
+        let manifest = Manifest::load(&settings.manifest)?;
+        let state_dir = settings
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| manifest.root.join(".spin"));
+        let runtime =
+            RuntimeConfig::load(settings.runtime_config.as_deref(), &state_dir)?;
+        let resolved = Resolved::from_manifest(&manifest.variables, |k| std::env::var(k).ok())?;
+        let router = Router::new(&manifest.routes)?;
+
+        let mut kv_stores = BTreeMap::new();
+        let mut databases = BTreeMap::new();
+        for (id, decl) in &manifest.components {
+            for label in &decl.key_value_stores {
+                if kv_stores.contains_key(label) {
+                    continue;
+                }
+                let location = runtime.key_value_stores.get(label).with_context(|| {
+                    format!("component `{id}` uses key-value store `{label}`, which has no runtime config (add [key_value_store.{label}])")
+                })?;
+                let store = KvStore::open(label, location)
+                    .with_context(|| format!("opening key-value store `{label}`"))?;
+                kv_stores.insert(label.clone(), Arc::new(store));
+            }
+            for name in &decl.sqlite_databases {
+                if databases.contains_key(name) {
+                    continue;
+                }
+                let location = runtime.sqlite_databases.get(name).with_context(|| {
+                    format!("component `{id}` uses SQLite database `{name}`, which has no runtime config (add [sqlite_database.{name}])")
+                })?;
+                let db = Database::new(name, location)
+                    .with_context(|| format!("opening SQLite database `{name}`"))?;
+                databases.insert(name.clone(), Arc::new(db));
+            }
+        }
+        if !settings.sqlite_statements.is_empty() {
+            let default = match databases.get("default") {
+                Some(db) => Arc::clone(db),
+                None => {
+                    let location = &runtime.sqlite_databases["default"];
+                    Arc::new(Database::new("default", location)?)
+                }
+            };
+            for statement in &settings.sqlite_statements {
+                spin_apis::sqlite::run_script(&default, statement)
+                    .context("running --sqlite statements")?;
+            }
+        }
+
+        let engine = engine()?;
+        let linker = linker(&engine)?;
+        let mut components = BTreeMap::new();
+        for (id, decl) in &manifest.components {
+            let path = manifest.root.join(&decl.source);
+            let component = Component::from_file(&engine, &path)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("loading component `{id}` from {}", path.display()))?;
+            let pre = linker
+                .instantiate_pre(&component)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component `{id}` imports something this host does not provide"))?;
+            let pre = ServicePre::new(pre)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component `{id}` does not export wasi:http/handler@0.3.0"))?;
+            let outbound_patterns = decl
+                .allowed_outbound_hosts
+                .iter()
+                .map(|p| resolved.expand(p))
+                .collect::<anyhow::Result<Vec<_>>>()
+                .with_context(|| format!("component `{id}`: allowed_outbound_hosts"))?;
+            let grants = ComponentGrants {
+                component: id.clone(),
+                key_value: decl
+                    .key_value_stores
+                    .iter()
+                    .map(|l| (l.clone(), Arc::clone(&kv_stores[l])))
+                    .collect(),
+                sqlite: decl
+                    .sqlite_databases
+                    .iter()
+                    .map(|n| (n.clone(), Arc::clone(&databases[n])))
+                    .collect(),
+                variables: variables::component_variables(&manifest, id, &resolved),
+                outbound: OutboundPolicy::new(&outbound_patterns)
+                    .with_context(|| format!("component `{id}`: allowed_outbound_hosts"))?,
+            };
+            components.insert(
+                id.clone(),
+                Arc::new(LoadedComponent {
+                    id: id.clone(),
+                    pre,
+                    grants: Arc::new(grants),
+                    environment: decl
+                        .environment
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                }),
+            );
+        }
+        if components.is_empty() {
+            bail!("the manifest declares no components");
+        }
+        let route_list = manifest
+            .routes
+            .iter()
+            .filter_map(|t| Some((t.component.clone(), t.route.clone()?)))
+            .collect();
+        Ok(Self {
+            engine,
+            router,
+            components,
+            settings,
+            route_list,
+        })
+    }
+}
+
+impl App {
+    /// The engine, for the epoch ticker.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// (component, route) pairs for the start-up banner, in manifest order.
+    pub fn routes(&self) -> Vec<(String, String)> {
+        self.route_list.clone()
+    }
+}

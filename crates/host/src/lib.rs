@@ -1,0 +1,17 @@
+//! A development host for Spin applications: runs the same `.wasm` components `spin up`
+//! runs, on Wasmtime, with the subset of Spin 4.x this project relies on.
+//!
+//! Production runs on Spin itself; this host exists because Spin cannot be installed where
+//! this project is built and tested. See this crate's README for what is supported and how
+//! it differs from Spin.
+
+pub mod app;
+mod guest;
+pub mod manifest;
+pub mod outbound;
+pub mod routes;
+pub mod runtime_config;
+pub mod server;
+mod spin_apis;
+mod state;
+pub mod variables;

@@ -1,0 +1,128 @@
+//! `spin-host up`: serve a Spin application the way `spin up` does.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use spin_host::app::{App, EPOCH_TICK, Settings};
+
+#[derive(Parser)]
+#[command(version, about = "Runs a Spin application's components locally, like `spin up`")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the application.
+    Up(Up),
+}
+
+#[derive(clap::Args)]
+struct Up {
+    /// The application manifest, or a directory holding `spin.toml`.
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    from: PathBuf,
+    /// Address to listen on; port 0 picks a free one (the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// SQL to run on the default SQLite database before serving: `@file.sql` or a statement.
+    /// May be repeated.
+    #[arg(long = "sqlite")]
+    sqlite: Vec<String>,
+    /// Spin runtime configuration (key_value_store and sqlite_database tables).
+    #[arg(long = "runtime-config-file")]
+    runtime_config_file: Option<PathBuf>,
+    /// Directory for the default stores (default: `.spin` next to the manifest).
+    #[arg(long = "state-dir")]
+    state_dir: Option<PathBuf>,
+    /// Longest a request may run before its instance is stopped, in seconds.
+    #[arg(long = "request-timeout", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Linear memory one instance may use, in MiB.
+    #[arg(long = "max-instance-memory", default_value_t = 256)]
+    max_instance_memory_mib: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
+        )
+        .init();
+    let Command::Up(up) = Cli::parse().command;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(up))
+}
+
+async fn run(up: Up) -> anyhow::Result<()> {
+    let manifest = if up.from.is_dir() {
+        up.from.join("spin.toml")
+    } else {
+        up.from
+    };
+    let sqlite_statements = up
+        .sqlite
+        .iter()
+        .map(|arg| match arg.strip_prefix('@') {
+            Some(file) => std::fs::read_to_string(file).with_context(|| format!("reading --sqlite {arg}")),
+            None => Ok(arg.clone()),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let settings = Settings {
+        manifest,
+        state_dir: up.state_dir,
+        runtime_config: up.runtime_config_file,
+        sqlite_statements,
+        request_timeout: Duration::from_secs(up.request_timeout_secs),
+        max_instance_memory: up.max_instance_memory_mib << 20,
+    };
+    let app = tokio::task::spawn_blocking(move || App::load(settings)).await??;
+    let app = Arc::new(app);
+
+    let engine = app.engine().clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(EPOCH_TICK);
+            engine.increment_epoch();
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(up.listen)
+        .await
+        .with_context(|| format!("listening on {}", up.listen))?;
+    let local = listener.local_addr()?;
+    println!("Serving http://{local}");
+    println!("Available Routes:");
+    for (component, route) in app.routes() {
+        println!("  {component}: http://{local}{route}");
+    }
+    spin_host::server::serve(app, listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,149 @@
+//! The HTTP/1.1 front door: routing, Spin's request headers, one log line per request, and
+//! graceful shutdown.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderValue, Request, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::guest::{self, HostResponse};
+use crate::routes::RouteMatch;
+use crate::state::full_body;
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets requests in flight finish.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let local = listener.local_addr()?;
+    let graceful = GracefulShutdown::new();
+    let builder = hyper::server::conn::http1::Builder::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = Arc::clone(&app);
+        let service = hyper::service::service_fn(move |req| {
+            let app = Arc::clone(&app);
+            async move { Ok::<_, Infallible>(respond(app, req, client, local).await) }
+        });
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection from {client}: {e}");
+            }
+        });
+    }
+    tracing::info!("shutting down: waiting for requests in flight");
+    graceful.shutdown().await;
+    Ok(())
+}
+
+async fn respond(
+    app: Arc<App>,
+    mut req: Request<Incoming>,
+    client: SocketAddr,
+    local: SocketAddr,
+) -> HostResponse {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let route = app.router.route(&path);
+    let (component, response) = match route {
+        None => (
+            "-".to_owned(),
+            plain(StatusCode::NOT_FOUND, "Not Found"),
+        ),
+        Some(route) => {
+            let component = Arc::clone(&app.components[&route.component]);
+            add_spin_headers(&mut req, &route, client, local);
+            let response = match guest::handle(Arc::clone(&app), component, req).await {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::error!(component = %route.component, "{error:#}");
+                    plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                }
+            };
+            (route.component, response)
+        }
+    };
+    tracing::info!(
+        target: "request",
+        "{method} {path} {component} {} {:.1}ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+fn plain(status: StatusCode, text: &'static str) -> HostResponse {
+    let mut response = http::Response::new(full_body(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// The headers Spin adds for the guest, and an absolute request URI as Spin gives it.
+fn add_spin_headers(req: &mut Request<Incoming>, route: &RouteMatch, client: SocketAddr, local: SocketAddr) {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| local.to_string());
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let full_url = format!("http://{host}{path_and_query}");
+    if let Ok(uri) = full_url.parse() {
+        *req.uri_mut() = uri;
+    }
+    let mut headers = vec![
+        ("spin-full-url", full_url),
+        ("spin-path-info", route.path_info.clone()),
+        ("spin-matched-route", route.raw_route.clone()),
+        ("spin-raw-component-route", route.raw_route.clone()),
+        ("spin-component-route", route.component_route.clone()),
+        ("spin-base-path", "/".to_owned()),
+        ("spin-client-addr", client.to_string()),
+    ];
+    let params: Vec<(String, String)> = route
+        .params
+        .iter()
+        .map(|(name, value)| (format!("spin-path-match-{name}"), value.clone()))
+        .collect();
+    for (name, value) in &params {
+        headers.push((name.as_str(), value.clone()));
+    }
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            req.headers_mut().insert(name, value);
+        }
+    }
+}

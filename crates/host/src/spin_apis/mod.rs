@@ -1,0 +1,78 @@
+//! The Spin platform interfaces a guest imports: key-value, SQLite, PostgreSQL and variables.
+//!
+//! Each interface checks the component's grants from `spin.toml` on `open`/`get`, returning
+//! Spin's own `access-denied` / `undefined` errors, and then talks to its backend.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::component::{HasData, Linker, ResourceTable};
+
+use crate::outbound::OutboundPolicy;
+
+pub mod key_value;
+pub mod postgres;
+pub mod sqlite;
+pub mod variables;
+
+wasmtime::component::bindgen!({
+    path: "wit",
+    world: "usersbypage:spin-host/platform",
+    imports: { default: async | trappable },
+    with: {
+        "spin:key-value/key-value.store": key_value::StoreHandle,
+        "spin:sqlite/sqlite.connection": sqlite::ConnectionHandle,
+        "spin:postgres/postgres.connection": postgres::ConnectionHandle,
+        "spin:postgres/postgres.connection-builder": postgres::ConnectionBuilder,
+    },
+});
+
+/// What one component may use, shared by all its instances.
+pub struct ComponentGrants {
+    /// Component id, for log lines.
+    pub component: String,
+    /// Key-value stores the component lists, with their backends.
+    pub key_value: BTreeMap<String, Arc<key_value::KvStore>>,
+    /// SQLite databases the component lists, with their backends.
+    pub sqlite: BTreeMap<String, Arc<sqlite::Database>>,
+    /// Variables the component declares, expanded (or the reason they could not be).
+    pub variables: BTreeMap<String, Result<String, String>>,
+    /// `allowed_outbound_hosts`, also checked for PostgreSQL addresses.
+    pub outbound: OutboundPolicy,
+}
+
+/// The per-store view the Spin interfaces work on.
+pub struct SpinView<'a> {
+    /// The store's resource table (shared with WASI).
+    pub table: &'a mut ResourceTable,
+    /// The component's grants.
+    pub grants: &'a ComponentGrants,
+}
+
+/// Marker type the generated `add_to_linker` functions are instantiated with.
+pub struct SpinApis;
+
+impl HasData for SpinApis {
+    type Data<'a> = SpinView<'a>;
+}
+
+/// Adds every Spin interface to `linker`; `view` projects the store data.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> SpinView<'_>,
+) -> wasmtime::Result<()> {
+    spin::key_value::key_value::add_to_linker::<T, SpinApis>(linker, view)?;
+    spin::sqlite::sqlite::add_to_linker::<T, SpinApis>(linker, view)?;
+    spin::variables::variables::add_to_linker::<T, SpinApis>(linker, view)?;
+    spin::postgres::postgres::add_to_linker::<T, SpinApis>(linker, view)?;
+    Ok(())
+}
+
+/// Runs blocking database work off the async executor.
+async fn blocking<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> wasmtime::Result<R> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| wasmtime::format_err!("database task failed: {e}"))
+}

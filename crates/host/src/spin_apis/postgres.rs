@@ -1,0 +1,304 @@
+//! `spin:postgres/postgres@4.2.0` over tokio-postgres (plain TCP, no TLS).
+//!
+//! As in Spin, the guest passes the connection address and the host checks it against the
+//! component's `allowed_outbound_hosts` (`postgres://host:port`). Database errors keep their
+//! SQLSTATE in `db-error`, so guests can tell a unique violation (23505) from other failures.
+//! Column types outside the common scalar set come back as `unsupported`.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls, Row};
+use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
+
+use super::spin::postgres::postgres::{
+    Column, DbDataType, DbError, DbValue, Error, Host, HostConnection, HostConnectionBuilder,
+    HostConnectionBuilderWithStore, HostConnectionWithStore, ParameterValue,
+    QueryError, RowSet,
+};
+use super::{SpinApis, SpinView};
+use crate::outbound::OutboundPolicy;
+
+/// The guest's handle to an open connection.
+pub struct ConnectionHandle(Arc<Client>);
+
+/// `connection-builder`: an address waiting for `build`.
+pub struct ConnectionBuilder {
+    address: String,
+}
+
+/// The address without its password, for error messages.
+fn redacted(address: &str) -> String {
+    match url::Url::parse(address) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "<unparseable address>".to_owned(),
+    }
+}
+
+async fn connect(policy: OutboundPolicy, address: String) -> Result<ConnectionHandle, Error> {
+    if !policy.allows_url(&address) {
+        return Err(Error::ConnectionFailed(format!(
+            "address {} is not permitted by allowed_outbound_hosts",
+            redacted(&address)
+        )));
+    }
+    let (client, connection) = tokio_postgres::connect(&address, NoTls)
+        .await
+        .map_err(|e| Error::ConnectionFailed(format!("{}: {e}", redacted(&address))))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!("postgres connection closed: {e}");
+        }
+    });
+    Ok(ConnectionHandle(Arc::new(client)))
+}
+
+fn policy_of(view: &SpinView<'_>) -> OutboundPolicy {
+    view.grants.outbound.clone()
+}
+
+fn client(view: &mut SpinView<'_>, handle: &Resource<ConnectionHandle>) -> wasmtime::Result<Arc<Client>> {
+    Ok(Arc::clone(&view.table.get(handle)?.0))
+}
+
+/// SQL NULL for a parameter of any type.
+#[derive(Debug)]
+struct Null;
+
+impl ToSql for Null {
+    fn to_sql(&self, _: &Type, _: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(IsNull::Yes)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    to_sql_checked!();
+}
+
+type Param = Box<dyn ToSql + Sync + Send>;
+
+fn to_param(value: ParameterValue) -> Result<Param, Error> {
+    Ok(match value {
+        ParameterValue::Boolean(v) => Box::new(v),
+        ParameterValue::Int8(v) => Box::new(v),
+        ParameterValue::Int16(v) => Box::new(v),
+        ParameterValue::Int32(v) => Box::new(v),
+        ParameterValue::Int64(v) => Box::new(v),
+        ParameterValue::Floating32(v) => Box::new(v),
+        ParameterValue::Floating64(v) => Box::new(v),
+        ParameterValue::Str(v) => Box::new(v),
+        ParameterValue::Binary(v) => Box::new(v),
+        ParameterValue::DbNull => Box::new(Null),
+        other => {
+            return Err(Error::BadParameter(format!(
+                "parameter type {other:?} is not supported by this host"
+            )));
+        }
+    })
+}
+
+fn query_error(e: tokio_postgres::Error) -> Error {
+    match e.as_db_error() {
+        Some(db) => Error::QueryFailed(QueryError::DbError(DbError {
+            as_text: e.to_string(),
+            severity: db.severity().to_owned(),
+            code: db.code().code().to_owned(),
+            message: db.message().to_owned(),
+            detail: db.detail().map(str::to_owned),
+            extras: db
+                .constraint()
+                .map(|c| vec![("constraint".to_owned(), c.to_owned())])
+                .unwrap_or_default(),
+        })),
+        None => Error::QueryFailed(QueryError::Text(e.to_string())),
+    }
+}
+
+fn data_type(ty: &Type) -> DbDataType {
+    match *ty {
+        Type::BOOL => DbDataType::Boolean,
+        Type::CHAR => DbDataType::Int8,
+        Type::INT2 => DbDataType::Int16,
+        Type::INT4 => DbDataType::Int32,
+        Type::INT8 => DbDataType::Int64,
+        Type::FLOAT4 => DbDataType::Floating32,
+        Type::FLOAT8 => DbDataType::Floating64,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => DbDataType::Str,
+        Type::BYTEA => DbDataType::Binary,
+        _ => DbDataType::Other(ty.name().to_owned()),
+    }
+}
+
+fn value(row: &Row, index: usize) -> Result<DbValue, tokio_postgres::Error> {
+    fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+        row: &'a Row,
+        index: usize,
+        wrap: impl FnOnce(T) -> DbValue,
+    ) -> Result<DbValue, tokio_postgres::Error> {
+        Ok(row
+            .try_get::<_, Option<T>>(index)?
+            .map(wrap)
+            .unwrap_or(DbValue::DbNull))
+    }
+    match *row.columns()[index].type_() {
+        Type::BOOL => get(row, index, DbValue::Boolean),
+        Type::CHAR => get(row, index, DbValue::Int8),
+        Type::INT2 => get(row, index, DbValue::Int16),
+        Type::INT4 => get(row, index, DbValue::Int32),
+        Type::INT8 => get(row, index, DbValue::Int64),
+        Type::FLOAT4 => get(row, index, DbValue::Floating32),
+        Type::FLOAT8 => get(row, index, DbValue::Floating64),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => get(row, index, DbValue::Str),
+        Type::BYTEA => get(row, index, DbValue::Binary),
+        _ => Ok(DbValue::Unsupported(Vec::new())),
+    }
+}
+
+async fn query(client: Arc<Client>, statement: String, params: Vec<ParameterValue>) -> Result<RowSet, Error> {
+    let params = params.into_iter().map(to_param).collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
+    let stmt = client.prepare(&statement).await.map_err(query_error)?;
+    let rows = client.query(&stmt, &refs).await.map_err(query_error)?;
+    let columns = stmt
+        .columns()
+        .iter()
+        .map(|c| Column {
+            name: c.name().to_owned(),
+            data_type: data_type(c.type_()),
+        })
+        .collect();
+    let rows = rows
+        .iter()
+        .map(|row| (0..row.len()).map(|i| value(row, i)).collect())
+        .collect::<Result<Vec<Vec<_>>, _>>()
+        .map_err(|e| Error::ValueConversionFailed(e.to_string()))?;
+    Ok(RowSet { columns, rows })
+}
+
+async fn execute(client: Arc<Client>, statement: String, params: Vec<ParameterValue>) -> Result<u64, Error> {
+    let params = params.into_iter().map(to_param).collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
+    client.execute(&statement, &refs).await.map_err(query_error)
+}
+
+impl HostConnection for SpinView<'_> {
+    async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+        Ok(match connect(policy_of(self), address).await {
+            Ok(conn) => Ok(self.table.push(conn)?),
+            Err(e) => Err(e),
+        })
+    }
+
+    async fn query(
+        &mut self,
+        handle: Resource<ConnectionHandle>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<RowSet, Error>> {
+        Ok(query(client(self, &handle)?, statement, params).await)
+    }
+
+    async fn execute(
+        &mut self,
+        handle: Resource<ConnectionHandle>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<u64, Error>> {
+        Ok(execute(client(self, &handle)?, statement, params).await)
+    }
+
+    async fn drop(&mut self, handle: Resource<ConnectionHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}
+
+impl HostConnectionBuilder for SpinView<'_> {
+    async fn new(&mut self, address: String) -> wasmtime::Result<Resource<ConnectionBuilder>> {
+        Ok(self.table.push(ConnectionBuilder { address })?)
+    }
+
+    async fn set_ca_root(
+        &mut self,
+        _builder: Resource<ConnectionBuilder>,
+        _certificate: String,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        Ok(Err(Error::Other("TLS connections are not supported by this host".into())))
+    }
+
+    async fn build(&mut self, builder: Resource<ConnectionBuilder>) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+        let address = self.table.get(&builder)?.address.clone();
+        HostConnection::open(self, address).await
+    }
+
+    async fn drop(&mut self, builder: Resource<ConnectionBuilder>) -> wasmtime::Result<()> {
+        self.table.delete(builder)?;
+        Ok(())
+    }
+}
+
+async fn open_async<T: Send>(
+    accessor: &Accessor<T, SpinApis>,
+    address: String,
+) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+    let policy = accessor.with(|mut access| policy_of(&access.get()));
+    match connect(policy, address).await {
+        Ok(conn) => accessor.with(|mut access| Ok(Ok(access.get().table.push(conn)?))),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+impl<T: Send> HostConnectionWithStore<T> for SpinApis {
+    async fn open_async(accessor: &Accessor<T, Self>, address: String) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+        open_async(accessor, address).await
+    }
+
+    async fn query_async(
+        accessor: &Accessor<T, Self>,
+        handle: Resource<ConnectionHandle>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<(Vec<Column>, StreamReader<Vec<DbValue>>, FutureReader<Result<(), Error>>), Error>> {
+        let client = accessor.with(|mut access| client(&mut access.get(), &handle))?;
+        let RowSet { columns, rows } = match query(client, statement, params).await {
+            Ok(set) => set,
+            Err(e) => return Ok(Err(e)),
+        };
+        accessor.with(|mut access| {
+            let rows = StreamReader::new(&mut access, rows)?;
+            let done = FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
+            Ok(Ok((columns, rows, done)))
+        })
+    }
+
+    async fn execute_async(
+        accessor: &Accessor<T, Self>,
+        handle: Resource<ConnectionHandle>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<u64, Error>> {
+        let client = accessor.with(|mut access| client(&mut access.get(), &handle))?;
+        Ok(execute(client, statement, params).await)
+    }
+}
+
+impl<T: Send> HostConnectionBuilderWithStore<T> for SpinApis {
+    async fn build_async(
+        accessor: &Accessor<T, Self>,
+        builder: Resource<ConnectionBuilder>,
+    ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+        let address = accessor.with(|mut access| {
+            Ok::<_, wasmtime::Error>(access.get().table.get(&builder)?.address.clone())
+        })?;
+        open_async(accessor, address).await
+    }
+}
+
+impl Host for SpinView<'_> {}
+

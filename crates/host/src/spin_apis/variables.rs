@@ -1,0 +1,32 @@
+//! `spin:variables/variables@3.0.0`: the component's own variables, expanded at start-up.
+
+use wasmtime::component::Accessor;
+
+use super::spin::variables::variables::{Error, Host, HostWithStore};
+use super::{SpinApis, SpinView};
+
+impl<T: Send> HostWithStore<T> for SpinApis {
+    async fn get(accessor: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, Error>> {
+        accessor.with(|mut access| {
+            let view = access.get();
+            // Spin accepts lower-case names only; anything else can never be declared.
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                return Ok(Err(Error::InvalidName(format!("invalid variable name `{name}`"))));
+            }
+            Ok(match view.grants.variables.get(&name) {
+                Some(Ok(value)) => Ok(value.clone()),
+                Some(Err(reason)) => Err(Error::Undefined(reason.clone())),
+                None => Err(Error::Undefined(format!(
+                    "no variable `{name}` in component `{}`",
+                    view.grants.component
+                ))),
+            })
+        })
+    }
+}
+
+impl Host for SpinView<'_> {}

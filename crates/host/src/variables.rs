@@ -1,0 +1,180 @@
+//! Application variables: values from the environment (`SPIN_VARIABLE_<NAME>`) or manifest
+//! defaults, and `{{ name }}` templates in component settings.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
+
+use crate::manifest::{Manifest, VariableDecl};
+
+/// Resolved application variable values, by name.
+#[derive(Clone, Default)]
+pub struct Resolved(BTreeMap<String, String>);
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values may be secrets: only names are printed.
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl Resolved {
+    /// Resolves every `[variables]` entry, as `spin up` does with its environment provider.
+    /// `lookup` reads the environment; a required variable without a value is an error.
+    pub fn from_manifest(
+        decls: &BTreeMap<String, VariableDecl>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        let mut values = BTreeMap::new();
+        let mut missing = Vec::new();
+        for (name, decl) in decls {
+            let env_name = format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase());
+            match lookup(&env_name).or_else(|| decl.default.clone()) {
+                Some(value) => {
+                    values.insert(name.clone(), value);
+                }
+                None if decl.required => missing.push(format!("`{name}` (set {env_name})")),
+                // Not required and no default: the variable exists but `get` fails, as in Spin.
+                None => {}
+            }
+        }
+        if !missing.is_empty() {
+            bail!("required variables have no value: {}", missing.join(", "));
+        }
+        Ok(Self(values))
+    }
+
+    /// Expands `{{ name }}` references in `template`.
+    pub fn expand(&self, template: &str) -> anyhow::Result<String> {
+        let mut out = String::with_capacity(template.len());
+        for piece in parse_template(template)? {
+            match piece {
+                Piece::Literal(text) => out.push_str(text),
+                Piece::Variable(name) => out.push_str(
+                    self.0
+                        .get(name)
+                        .with_context(|| format!("variable `{name}` has no value"))?,
+                ),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The variables a component may read, with their values already expanded. A variable whose
+/// template cannot be expanded keeps the error, reported when the guest asks for it.
+pub fn component_variables(
+    manifest: &Manifest,
+    component: &str,
+    resolved: &Resolved,
+) -> BTreeMap<String, Result<String, String>> {
+    manifest.components[component]
+        .variables
+        .iter()
+        .map(|(name, template)| {
+            let value = resolved.expand(template).map_err(|e| format!("{e:#}"));
+            (name.clone(), value)
+        })
+        .collect()
+}
+
+/// The application variables a template refers to.
+pub fn template_references(template: &str) -> anyhow::Result<Vec<String>> {
+    Ok(parse_template(template)?
+        .into_iter()
+        .filter_map(|piece| match piece {
+            Piece::Variable(name) => Some(name.to_owned()),
+            Piece::Literal(_) => None,
+        })
+        .collect())
+}
+
+enum Piece<'a> {
+    Literal(&'a str),
+    Variable(&'a str),
+}
+
+fn parse_template(template: &str) -> anyhow::Result<Vec<Piece<'_>>> {
+    let mut pieces = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        if start > 0 {
+            pieces.push(Piece::Literal(&rest[..start]));
+        }
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            bail!("unterminated `{{{{` in `{template}`");
+        };
+        let name = after[..end].trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            bail!("`{{{{ {name} }}}}` in `{template}` is not a variable reference");
+        }
+        pieces.push(Piece::Variable(name));
+        rest = &after[end + 2..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Literal(rest));
+    }
+    Ok(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decls(entries: &[(&str, Option<&str>, bool)]) -> BTreeMap<String, VariableDecl> {
+        entries
+            .iter()
+            .map(|(name, default, required)| {
+                (
+                    name.to_string(),
+                    VariableDecl {
+                        default: default.map(str::to_owned),
+                        required: *required,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_environment_overrides_defaults() {
+        let resolved = Resolved::from_manifest(
+            &decls(&[("greeting", Some("hi"), false), ("name", Some("x"), false)]),
+            |key| (key == "SPIN_VARIABLE_GREETING").then(|| "hello".to_owned()),
+        )
+        .unwrap();
+        assert_eq!(
+            resolved.expand("{{ greeting }}, {{name}}!").unwrap(),
+            "hello, x!"
+        );
+    }
+
+    #[test]
+    fn a_required_variable_without_a_value_names_itself_and_its_env_var() {
+        let err = Resolved::from_manifest(&decls(&[("api_key", None, true)]), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("api_key") && err.contains("SPIN_VARIABLE_API_KEY"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_values() {
+        let resolved =
+            Resolved::from_manifest(&decls(&[("secret", Some("s3cr3t"), false)]), |_| None)
+                .unwrap();
+        assert!(!format!("{resolved:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn malformed_templates_are_errors() {
+        assert!(template_references("{{ open").is_err());
+        assert!(template_references("{{ }}").is_err());
+        assert!(template_references("{{ a-b }}").is_err());
+        assert_eq!(
+            template_references("https://{{ host }}:{{port}}").unwrap(),
+            vec!["host", "port"]
+        );
+    }
+}
