@@ -32,6 +32,9 @@ pub struct Settings {
     pub state_dir: Option<PathBuf>,
     /// Spin's `--runtime-config-file`.
     pub runtime_config: Option<PathBuf>,
+    /// Variable values given on the command line (`--variable name=value`); they win over
+    /// the environment and manifest defaults.
+    pub variables: BTreeMap<String, String>,
     /// `--sqlite` statements for the default database, in order.
     pub sqlite_statements: Vec<String>,
     /// Longest a request may run (guest code and waiting alike).
@@ -85,9 +88,14 @@ impl App {
             .state_dir
             .clone()
             .unwrap_or_else(|| manifest.root.join(".spin"));
-        let runtime =
-            RuntimeConfig::load(settings.runtime_config.as_deref(), &state_dir)?;
-        let resolved = Resolved::from_manifest(&manifest.variables, |k| std::env::var(k).ok())?;
+        let runtime = RuntimeConfig::load(settings.runtime_config.as_deref(), &state_dir)?;
+        let resolved = Resolved::from_manifest(&manifest.variables, |name, env_name| {
+            settings
+                .variables
+                .get(name)
+                .cloned()
+                .or_else(|| std::env::var(env_name).ok())
+        })?;
         let router = Router::new(&manifest.routes)?;
 
         let mut kv_stores = BTreeMap::new();
@@ -141,10 +149,14 @@ impl App {
             let pre = linker
                 .instantiate_pre(&component)
                 .map_err(anyhow::Error::from)
-                .with_context(|| format!("component `{id}` imports something this host does not provide"))?;
+                .with_context(|| {
+                    format!("component `{id}` imports something this host does not provide")
+                })?;
             let pre = ServicePre::new(pre)
                 .map_err(anyhow::Error::from)
-                .with_context(|| format!("component `{id}` does not export wasi:http/handler@0.3.0"))?;
+                .with_context(|| {
+                    format!("component `{id}` does not export wasi:http/handler@0.3.0")
+                })?;
             let outbound_patterns = decl
                 .allowed_outbound_hosts
                 .iter()

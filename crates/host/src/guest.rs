@@ -85,7 +85,8 @@ pub async fn handle(
                         wasmtime::bail!("guest returned error code {code:?}")
                     }
                 };
-                let response = accessor.with(|mut access| response.into_http(&mut access, request_io))?;
+                let response =
+                    accessor.with(|mut access| response.into_http(&mut access, request_io))?;
                 // Keep this instance's event loop running until the server has sent (or
                 // dropped) the whole body: it is what moves the guest's body stream.
                 let (done_tx, done_rx) = oneshot::channel::<()>();
@@ -137,7 +138,8 @@ where
             fn poll_frame(
                 mut self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>>
+            {
                 std::pin::Pin::new(&mut self.body).poll_frame(cx)
             }
             fn is_end_stream(&self) -> bool {

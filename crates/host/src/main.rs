@@ -2,15 +2,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use spin_host::app::{App, EPOCH_TICK, Settings};
+use spin_host::app::Settings;
 
 #[derive(Parser)]
-#[command(version, about = "Runs a Spin application's components locally, like `spin up`")]
+#[command(
+    version,
+    about = "Runs a Spin application's components locally, like `spin up`"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,6 +36,9 @@ struct Up {
     /// May be repeated.
     #[arg(long = "sqlite")]
     sqlite: Vec<String>,
+    /// Set a variable, overriding the environment and the manifest default. May be repeated.
+    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = parse_variable)]
+    variables: Vec<(String, String)>,
     /// Spin runtime configuration (key_value_store and sqlite_database tables).
     #[arg(long = "runtime-config-file")]
     runtime_config_file: Option<PathBuf>,
@@ -46,6 +51,12 @@ struct Up {
     /// Linear memory one instance may use, in MiB.
     #[arg(long = "max-instance-memory", default_value_t = 256)]
     max_instance_memory_mib: usize,
+}
+
+fn parse_variable(arg: &str) -> Result<(String, String), String> {
+    arg.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{arg}` should be NAME=VALUE"))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -74,7 +85,9 @@ async fn run(up: Up) -> anyhow::Result<()> {
         .sqlite
         .iter()
         .map(|arg| match arg.strip_prefix('@') {
-            Some(file) => std::fs::read_to_string(file).with_context(|| format!("reading --sqlite {arg}")),
+            Some(file) => {
+                std::fs::read_to_string(file).with_context(|| format!("reading --sqlite {arg}"))
+            }
             None => Ok(arg.clone()),
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -82,31 +95,19 @@ async fn run(up: Up) -> anyhow::Result<()> {
         manifest,
         state_dir: up.state_dir,
         runtime_config: up.runtime_config_file,
+        variables: up.variables.into_iter().collect(),
         sqlite_statements,
         request_timeout: Duration::from_secs(up.request_timeout_secs),
         max_instance_memory: up.max_instance_memory_mib << 20,
     };
-    let app = tokio::task::spawn_blocking(move || App::load(settings)).await??;
-    let app = Arc::new(app);
-
-    let engine = app.engine().clone();
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(EPOCH_TICK);
-            engine.increment_epoch();
-        }
-    });
-
-    let listener = tokio::net::TcpListener::bind(up.listen)
-        .await
-        .with_context(|| format!("listening on {}", up.listen))?;
-    let local = listener.local_addr()?;
-    println!("Serving http://{local}");
+    let running = spin_host::server::start(settings, up.listen).await?;
+    let addr = running.addr();
+    println!("Serving http://{addr}");
     println!("Available Routes:");
-    for (component, route) in app.routes() {
-        println!("  {component}: http://{local}{route}");
+    for (component, route) in running.app().routes() {
+        println!("  {component}: http://{addr}{route}");
     }
-    spin_host::server::serve(app, listener, shutdown_signal()).await
+    running.run_until(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

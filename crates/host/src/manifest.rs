@@ -83,7 +83,10 @@ struct RawManifest {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "descriptive keys are accepted so real manifests load")]
+#[allow(
+    dead_code,
+    reason = "descriptive keys are accepted so real manifests load"
+)]
 struct RawApplication {
     name: String,
     version: Option<String>,
@@ -110,7 +113,10 @@ enum RawRoute {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-#[allow(dead_code, reason = "inline components are recognised only to refuse them")]
+#[allow(
+    dead_code,
+    reason = "inline components are recognised only to refuse them"
+)]
 enum RawComponentRef {
     Id(String),
     Inline(toml::Table),
@@ -145,7 +151,10 @@ struct RawComponent {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-#[allow(dead_code, reason = "remote sources are recognised only to refuse them")]
+#[allow(
+    dead_code,
+    reason = "remote sources are recognised only to refuse them"
+)]
 enum RawSource {
     Path(PathBuf),
     Remote(toml::Table),
@@ -194,7 +203,7 @@ impl Manifest {
                     kind == "http",
                     "[application.trigger.{kind}] is not supported: only HTTP triggers are"
                 );
-                for key in settings.as_table().into_iter().flat_map(|t| t.keys()) {
+                if let Some(key) = settings.as_table().and_then(|t| t.keys().next()) {
                     bail!("[application.trigger.http] `{key}` is not supported by this host");
                 }
             }
@@ -231,7 +240,9 @@ impl Manifest {
                 let component = match trigger.component {
                     RawComponentRef::Id(id) => id,
                     RawComponentRef::Inline(_) => {
-                        bail!("inline components in [[trigger.http]] are not supported: use [component.<id>]")
+                        bail!(
+                            "inline components in [[trigger.http]] are not supported: use [component.<id>]"
+                        )
                     }
                 };
                 ensure!(
@@ -397,7 +408,10 @@ mod tests {
                 &format!("sqlite_databases = [\"default\"]\n{line}"),
             );
             let err = format!("{:#}", parse(&text).unwrap_err());
-            assert!(err.contains(named), "{line}: error `{err}` should name `{named}`");
+            assert!(
+                err.contains(named),
+                "{line}: error `{err}` should name `{named}`"
+            );
         }
     }
 
@@ -410,7 +424,10 @@ mod tests {
 
     #[test]
     fn a_route_to_an_undefined_component_is_refused() {
-        let text = MINIMAL.replace("component = \"api\"\n        [[", "component = \"nope\"\n        [[");
+        let text = MINIMAL.replace(
+            "component = \"api\"\n        [[",
+            "component = \"nope\"\n        [[",
+        );
         let err = format!("{:#}", parse(&text).unwrap_err());
         assert!(err.contains("nope"), "{err}");
     }

@@ -47,9 +47,12 @@ impl AllowedHost {
     /// Parses one pattern (already template-expanded).
     pub fn parse(pattern: &str) -> anyhow::Result<Self> {
         let context = || format!("`{pattern}` is not a valid allowed_outbound_hosts entry");
-        let (scheme, rest) = pattern
-            .split_once("://")
-            .with_context(|| format!("{}: it needs a scheme, as in `https://{pattern}`", context()))?;
+        let (scheme, rest) = pattern.split_once("://").with_context(|| {
+            format!(
+                "{}: it needs a scheme, as in `https://{pattern}`",
+                context()
+            )
+        })?;
         ensure!(!scheme.is_empty(), "{}: empty scheme", context());
         ensure!(
             !rest.contains('/'),
@@ -71,7 +74,10 @@ impl AllowedHost {
         let host = match host {
             "*" => HostPattern::Any,
             h if h.starts_with("*.") => HostPattern::Subdomains(h[1..].to_ascii_lowercase()),
-            h if h.contains('*') => bail!("{}: `*` may only be the whole host or `*.domain`", context()),
+            h if h.contains('*') => bail!(
+                "{}: `*` may only be the whole host or `*.domain`",
+                context()
+            ),
             h => HostPattern::Exact(h.trim_matches(['[', ']']).to_ascii_lowercase()),
         };
         let port = match port {
@@ -86,7 +92,10 @@ impl AllowedHost {
             Some(port) => PortPattern::Exact(port.parse().with_context(context)?),
             None if scheme == "*" => bail!("{}: a `*` scheme needs an explicit port", context()),
             None => PortPattern::Exact(well_known_port(scheme).with_context(|| {
-                format!("{}: scheme `{scheme}` has no default port, name one", context())
+                format!(
+                    "{}: scheme `{scheme}` has no default port, name one",
+                    context()
+                )
             })?),
         };
         let scheme = (scheme != "*").then(|| scheme.to_ascii_lowercase());
@@ -145,7 +154,9 @@ impl OutboundPolicy {
 
     /// Whether `scheme://host:port` may be reached.
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
-        self.0.iter().any(|allowed| allowed.allows(scheme, host, port))
+        self.0
+            .iter()
+            .any(|allowed| allowed.allows(scheme, host, port))
     }
 }
 
@@ -169,7 +180,11 @@ mod tests {
 
     #[test]
     fn wildcards_cover_ports_hosts_and_subdomains() {
-        let p = policy(&["http://127.0.0.1:*", "https://*.example.com", "*://any.org:9000"]);
+        let p = policy(&[
+            "http://127.0.0.1:*",
+            "https://*.example.com",
+            "*://any.org:9000",
+        ]);
         assert!(p.allows_url("http://127.0.0.1:4321/"));
         assert!(p.allows_url("https://a.b.example.com/"));
         assert!(!p.allows_url("https://example.com.evil.net/"));

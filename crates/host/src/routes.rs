@@ -169,7 +169,14 @@ mod tests {
     fn unmatched_paths_have_no_component() {
         let r = router(&[("/api/...", "api")]);
         assert_eq!(component(&r, "/other"), None);
-        assert_eq!(component(&r, "/apix"), None);
+        assert_eq!(component(&r, "/"), None);
+    }
+
+    #[test]
+    fn a_wildcard_prefix_matches_like_routefinder_does_in_spin() {
+        // routefinder matches the segment before `/*` as a prefix; Spin inherits this.
+        let r = router(&[("/api/...", "api")]);
+        assert_eq!(component(&r, "/apix").as_deref(), Some("api"));
     }
 
     #[test]

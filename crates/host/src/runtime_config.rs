@@ -125,9 +125,15 @@ mod tests {
         )
         .unwrap();
         let c = RuntimeConfig::load(Some(&file), Path::new(".spin")).unwrap();
-        assert_eq!(c.key_value_stores["photos"], Location::File(dir.join("photos.db")));
+        assert_eq!(
+            c.key_value_stores["photos"],
+            Location::File(dir.join("photos.db"))
+        );
         assert_eq!(c.key_value_stores["cache"], Location::Memory);
-        assert_eq!(c.sqlite_databases["default"], Location::File(dir.join("app.db")));
+        assert_eq!(
+            c.sqlite_databases["default"],
+            Location::File(dir.join("app.db"))
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -136,12 +142,17 @@ mod tests {
         let raw: RawConfig =
             toml::from_str("[key_value_store.x]\ntype = \"redis\"\nurl = \"redis://x\"\n")
                 .unwrap_or_default();
-        assert!(raw.key_value_store.is_empty(), "unknown keys must not parse");
+        assert!(
+            raw.key_value_store.is_empty(),
+            "unknown keys must not parse"
+        );
         let store = RawStore {
             r#type: "redis".into(),
             path: None,
         };
-        let err = store.location(Path::new("."), "key_value_store.x").unwrap_err();
+        let err = store
+            .location(Path::new("."), "key_value_store.x")
+            .unwrap_err();
         assert!(err.to_string().contains("redis"));
     }
 }

@@ -1,5 +1,8 @@
 //! The HTTP/1.1 front door: routing, Spin's request headers, one log line per request, and
 //! graceful shutdown.
+//!
+//! [`start`] is what `spin-host up` runs; tests call it directly to serve an application
+//! in-process on a free port.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,13 +15,102 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::app::App;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+
+use crate::app::{App, EPOCH_TICK, Settings};
 use crate::guest::{self, HostResponse};
 use crate::routes::RouteMatch;
 use crate::state::full_body;
 
+/// A running application.
+pub struct Running {
+    addr: SocketAddr,
+    app: Arc<App>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    ticker: EpochTicker,
+}
+
+impl Running {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The loaded application.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Stops accepting connections and waits for requests in flight.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let result = (&mut self.server).await?;
+        self.ticker.stop();
+        result
+    }
+
+    /// Serves until `signal` resolves, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}
+
+/// Loads the application (compiling every component), binds `listen` and starts serving.
+pub async fn start(settings: Settings, listen: SocketAddr) -> anyhow::Result<Running> {
+    let app = Arc::new(tokio::task::spawn_blocking(move || App::load(settings)).await??);
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let ticker = EpochTicker::start(app.engine().clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(serve(Arc::clone(&app), listener, async {
+        let _ = stopped.await;
+    }));
+    Ok(Running {
+        addr,
+        app,
+        stop: Some(stop),
+        server,
+        ticker,
+    })
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] so deadlines are checked.
+struct EpochTicker(Arc<AtomicBool>);
+
+impl EpochTicker {
+    fn start(engine: wasmtime::Engine) -> Self {
+        let stopped = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stopped);
+        std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        });
+        Self(stopped)
+    }
+
+    fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests in flight finish.
-pub async fn serve(
+async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
@@ -68,10 +160,7 @@ async fn respond(
     let path = req.uri().path().to_owned();
     let route = app.router.route(&path);
     let (component, response) = match route {
-        None => (
-            "-".to_owned(),
-            plain(StatusCode::NOT_FOUND, "Not Found"),
-        ),
+        None => ("-".to_owned(), plain(StatusCode::NOT_FOUND, "Not Found")),
         Some(route) => {
             let component = Arc::clone(&app.components[&route.component]);
             add_spin_headers(&mut req, &route, client, local);
@@ -105,7 +194,12 @@ fn plain(status: StatusCode, text: &'static str) -> HostResponse {
 }
 
 /// The headers Spin adds for the guest, and an absolute request URI as Spin gives it.
-fn add_spin_headers(req: &mut Request<Incoming>, route: &RouteMatch, client: SocketAddr, local: SocketAddr) {
+fn add_spin_headers(
+    req: &mut Request<Incoming>,
+    route: &RouteMatch,
+    client: SocketAddr,
+    local: SocketAddr,
+) {
     let host = req
         .headers()
         .get(http::header::HOST)

@@ -140,12 +140,11 @@ impl GuestOutput {
 impl Drop for GuestOutput {
     fn drop(&mut self) {
         // The last clone flushes a final line without a newline.
-        if Arc::strong_count(&self.pending) == 1 {
-            if let Ok(pending) = self.pending.lock() {
-                if !pending.is_empty() {
-                    self.emit(&pending);
-                }
-            }
+        if Arc::strong_count(&self.pending) == 1
+            && let Ok(pending) = self.pending.lock()
+            && !pending.is_empty()
+        {
+            self.emit(&pending);
         }
     }
 }

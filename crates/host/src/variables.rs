@@ -19,17 +19,18 @@ impl std::fmt::Debug for Resolved {
 }
 
 impl Resolved {
-    /// Resolves every `[variables]` entry, as `spin up` does with its environment provider.
-    /// `lookup` reads the environment; a required variable without a value is an error.
+    /// Resolves every `[variables]` entry, as `spin up` does with its providers.
+    /// `lookup(name, env_name)` gives a provided value (`env_name` is `SPIN_VARIABLE_<NAME>`);
+    /// otherwise the default applies, and a required variable without either is an error.
     pub fn from_manifest(
         decls: &BTreeMap<String, VariableDecl>,
-        lookup: impl Fn(&str) -> Option<String>,
+        lookup: impl Fn(&str, &str) -> Option<String>,
     ) -> anyhow::Result<Self> {
         let mut values = BTreeMap::new();
         let mut missing = Vec::new();
         for (name, decl) in decls {
             let env_name = format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase());
-            match lookup(&env_name).or_else(|| decl.default.clone()) {
+            match lookup(name, &env_name).or_else(|| decl.default.clone()) {
                 Some(value) => {
                     values.insert(name.clone(), value);
                 }
@@ -142,7 +143,7 @@ mod tests {
     fn the_environment_overrides_defaults() {
         let resolved = Resolved::from_manifest(
             &decls(&[("greeting", Some("hi"), false), ("name", Some("x"), false)]),
-            |key| (key == "SPIN_VARIABLE_GREETING").then(|| "hello".to_owned()),
+            |_, env| (env == "SPIN_VARIABLE_GREETING").then(|| "hello".to_owned()),
         )
         .unwrap();
         assert_eq!(
@@ -153,16 +154,19 @@ mod tests {
 
     #[test]
     fn a_required_variable_without_a_value_names_itself_and_its_env_var() {
-        let err = Resolved::from_manifest(&decls(&[("api_key", None, true)]), |_| None)
+        let err = Resolved::from_manifest(&decls(&[("api_key", None, true)]), |_, _| None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("api_key") && err.contains("SPIN_VARIABLE_API_KEY"), "{err}");
+        assert!(
+            err.contains("api_key") && err.contains("SPIN_VARIABLE_API_KEY"),
+            "{err}"
+        );
     }
 
     #[test]
     fn debug_output_hides_values() {
         let resolved =
-            Resolved::from_manifest(&decls(&[("secret", Some("s3cr3t"), false)]), |_| None)
+            Resolved::from_manifest(&decls(&[("secret", Some("s3cr3t"), false)]), |_, _| None)
                 .unwrap();
         assert!(!format!("{resolved:?}").contains("s3cr3t"));
     }

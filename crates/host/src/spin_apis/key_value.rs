@@ -69,7 +69,10 @@ fn open_file(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-fn handle(accessor: &Accessor<impl Send, SpinApis>, store: &Resource<StoreHandle>) -> wasmtime::Result<Arc<KvStore>> {
+fn handle(
+    accessor: &Accessor<impl Send, SpinApis>,
+    store: &Resource<StoreHandle>,
+) -> wasmtime::Result<Arc<KvStore>> {
     accessor.with(|mut access| Ok(Arc::clone(&access.get().table.get(store)?.0)))
 }
 
@@ -96,9 +99,11 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         handle(accessor, &store)?
             .run(move |conn, label| {
-                conn.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
-                    .query_row(params![label, key], |row| row.get(0))
-                    .optional()
+                conn.prepare_cached(
+                    "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                )?
+                .query_row(params![label, key], |row| row.get(0))
+                .optional()
             })
             .await
     }
@@ -167,7 +172,8 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
                 Err(error) => (Vec::new(), Err(error)),
             };
             let keys = StreamReader::new(&mut access, keys)?;
-            let result = FutureReader::new(&mut access, async move { Ok::<_, wasmtime::Error>(result) })?;
+            let result =
+                FutureReader::new(&mut access, async move { Ok::<_, wasmtime::Error>(result) })?;
             Ok((keys, result))
         })
     }
@@ -181,4 +187,3 @@ impl HostStore for SpinView<'_> {
 }
 
 impl Host for SpinView<'_> {}
-

@@ -14,8 +14,7 @@ use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::spin::postgres::postgres::{
     Column, DbDataType, DbError, DbValue, Error, Host, HostConnection, HostConnectionBuilder,
-    HostConnectionBuilderWithStore, HostConnectionWithStore, ParameterValue,
-    QueryError, RowSet,
+    HostConnectionBuilderWithStore, HostConnectionWithStore, ParameterValue, QueryError, RowSet,
 };
 use super::{SpinApis, SpinView};
 use crate::outbound::OutboundPolicy;
@@ -63,7 +62,10 @@ fn policy_of(view: &SpinView<'_>) -> OutboundPolicy {
     view.grants.outbound.clone()
 }
 
-fn client(view: &mut SpinView<'_>, handle: &Resource<ConnectionHandle>) -> wasmtime::Result<Arc<Client>> {
+fn client(
+    view: &mut SpinView<'_>,
+    handle: &Resource<ConnectionHandle>,
+) -> wasmtime::Result<Arc<Client>> {
     Ok(Arc::clone(&view.table.get(handle)?.0))
 }
 
@@ -72,7 +74,11 @@ fn client(view: &mut SpinView<'_>, handle: &Resource<ConnectionHandle>) -> wasmt
 struct Null;
 
 impl ToSql for Null {
-    fn to_sql(&self, _: &Type, _: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        _: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         Ok(IsNull::Yes)
     }
     fn accepts(_: &Type) -> bool {
@@ -83,6 +89,10 @@ impl ToSql for Null {
 
 type Param = Box<dyn ToSql + Sync + Send>;
 
+#[allow(
+    clippy::result_large_err,
+    reason = "the WIT error type is what the guest receives"
+)]
 fn to_param(value: ParameterValue) -> Result<Param, Error> {
     Ok(match value {
         ParameterValue::Boolean(v) => Box::new(v),
@@ -160,8 +170,15 @@ fn value(row: &Row, index: usize) -> Result<DbValue, tokio_postgres::Error> {
     }
 }
 
-async fn query(client: Arc<Client>, statement: String, params: Vec<ParameterValue>) -> Result<RowSet, Error> {
-    let params = params.into_iter().map(to_param).collect::<Result<Vec<_>, _>>()?;
+async fn query(
+    client: Arc<Client>,
+    statement: String,
+    params: Vec<ParameterValue>,
+) -> Result<RowSet, Error> {
+    let params = params
+        .into_iter()
+        .map(to_param)
+        .collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
     let stmt = client.prepare(&statement).await.map_err(query_error)?;
     let rows = client.query(&stmt, &refs).await.map_err(query_error)?;
@@ -181,14 +198,24 @@ async fn query(client: Arc<Client>, statement: String, params: Vec<ParameterValu
     Ok(RowSet { columns, rows })
 }
 
-async fn execute(client: Arc<Client>, statement: String, params: Vec<ParameterValue>) -> Result<u64, Error> {
-    let params = params.into_iter().map(to_param).collect::<Result<Vec<_>, _>>()?;
+async fn execute(
+    client: Arc<Client>,
+    statement: String,
+    params: Vec<ParameterValue>,
+) -> Result<u64, Error> {
+    let params = params
+        .into_iter()
+        .map(to_param)
+        .collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
     client.execute(&statement, &refs).await.map_err(query_error)
 }
 
 impl HostConnection for SpinView<'_> {
-    async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+    async fn open(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
         Ok(match connect(policy_of(self), address).await {
             Ok(conn) => Ok(self.table.push(conn)?),
             Err(e) => Err(e),
@@ -229,10 +256,15 @@ impl HostConnectionBuilder for SpinView<'_> {
         _builder: Resource<ConnectionBuilder>,
         _certificate: String,
     ) -> wasmtime::Result<Result<(), Error>> {
-        Ok(Err(Error::Other("TLS connections are not supported by this host".into())))
+        Ok(Err(Error::Other(
+            "TLS connections are not supported by this host".into(),
+        )))
     }
 
-    async fn build(&mut self, builder: Resource<ConnectionBuilder>) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+    async fn build(
+        &mut self,
+        builder: Resource<ConnectionBuilder>,
+    ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
         let address = self.table.get(&builder)?.address.clone();
         HostConnection::open(self, address).await
     }
@@ -255,7 +287,10 @@ async fn open_async<T: Send>(
 }
 
 impl<T: Send> HostConnectionWithStore<T> for SpinApis {
-    async fn open_async(accessor: &Accessor<T, Self>, address: String) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+    async fn open_async(
+        accessor: &Accessor<T, Self>,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
         open_async(accessor, address).await
     }
 
@@ -264,7 +299,16 @@ impl<T: Send> HostConnectionWithStore<T> for SpinApis {
         handle: Resource<ConnectionHandle>,
         statement: String,
         params: Vec<ParameterValue>,
-    ) -> wasmtime::Result<Result<(Vec<Column>, StreamReader<Vec<DbValue>>, FutureReader<Result<(), Error>>), Error>> {
+    ) -> wasmtime::Result<
+        Result<
+            (
+                Vec<Column>,
+                StreamReader<Vec<DbValue>>,
+                FutureReader<Result<(), Error>>,
+            ),
+            Error,
+        >,
+    > {
         let client = accessor.with(|mut access| client(&mut access.get(), &handle))?;
         let RowSet { columns, rows } = match query(client, statement, params).await {
             Ok(set) => set,
@@ -301,4 +345,3 @@ impl<T: Send> HostConnectionBuilderWithStore<T> for SpinApis {
 }
 
 impl Host for SpinView<'_> {}
-

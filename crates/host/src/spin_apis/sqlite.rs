@@ -12,8 +12,7 @@ use rusqlite::{Connection, params_from_iter};
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::spin::sqlite::sqlite::{
-    Error, Host, HostConnection, HostConnectionWithStore, QueryResult, RowResult,
-    Value,
+    Error, Host, HostConnection, HostConnectionWithStore, QueryResult, RowResult, Value,
 };
 use super::{SpinApis, SpinView, blocking};
 use crate::runtime_config::Location;
@@ -50,8 +49,7 @@ impl Database {
                     _anchor: None,
                 };
                 // WAL lets readers run beside the single writer; it is a property of the file.
-                db.connect()?
-                    .pragma_update(None, "journal_mode", "WAL")?;
+                db.connect()?.pragma_update(None, "journal_mode", "WAL")?;
                 db
             }
             Location::Memory => {
@@ -84,7 +82,10 @@ fn connect(target: &Target) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-fn open(view: &mut SpinView<'_>, database: &str) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+fn open(
+    view: &mut SpinView<'_>,
+    database: &str,
+) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
     // Databases the runtime config lacks never get here: start-up refuses them.
     let Some(db) = view.grants.sqlite.get(database) else {
         return Ok(Err(Error::AccessDenied));
@@ -97,12 +98,19 @@ fn open(view: &mut SpinView<'_>, database: &str) -> wasmtime::Result<Result<Reso
     }
 }
 
-fn connection(view: &mut SpinView<'_>, handle: &Resource<ConnectionHandle>) -> wasmtime::Result<Arc<Mutex<Connection>>> {
+fn connection(
+    view: &mut SpinView<'_>,
+    handle: &Resource<ConnectionHandle>,
+) -> wasmtime::Result<Arc<Mutex<Connection>>> {
     Ok(Arc::clone(&view.table.get(handle)?.0))
 }
 
 /// Runs one statement and collects its rows, as Spin's `execute` does.
-fn execute(conn: &Mutex<Connection>, statement: &str, parameters: Vec<Value>) -> Result<QueryResult, Error> {
+fn execute(
+    conn: &Mutex<Connection>,
+    statement: &str,
+    parameters: Vec<Value>,
+) -> Result<QueryResult, Error> {
     let conn = conn
         .lock()
         .map_err(|_| Error::Io("connection lock poisoned".into()))?;
@@ -155,7 +163,10 @@ fn changes(conn: &Mutex<Connection>) -> u64 {
 }
 
 impl HostConnection for SpinView<'_> {
-    async fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+    async fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
         open(self, &database)
     }
 
@@ -169,7 +180,10 @@ impl HostConnection for SpinView<'_> {
         blocking(move || execute(&conn, &statement, parameters)).await
     }
 
-    async fn last_insert_rowid(&mut self, handle: Resource<ConnectionHandle>) -> wasmtime::Result<i64> {
+    async fn last_insert_rowid(
+        &mut self,
+        handle: Resource<ConnectionHandle>,
+    ) -> wasmtime::Result<i64> {
         let conn = connection(self, &handle)?;
         Ok(last_insert_rowid(&conn))
     }
@@ -199,7 +213,14 @@ impl<T: Send> HostConnectionWithStore<T> for SpinApis {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<
-        Result<(Vec<String>, StreamReader<RowResult>, FutureReader<Result<(), Error>>), Error>,
+        Result<
+            (
+                Vec<String>,
+                StreamReader<RowResult>,
+                FutureReader<Result<(), Error>>,
+            ),
+            Error,
+        >,
     > {
         let conn = accessor.with(|mut access| connection(&mut access.get(), &handle))?;
         let result = blocking(move || execute(&conn, &statement, parameters)).await?;
@@ -222,14 +243,16 @@ impl<T: Send> HostConnectionWithStore<T> for SpinApis {
         Ok(last_insert_rowid(&conn))
     }
 
-    async fn changes_async(accessor: &Accessor<T, Self>, handle: Resource<ConnectionHandle>) -> wasmtime::Result<u64> {
+    async fn changes_async(
+        accessor: &Accessor<T, Self>,
+        handle: Resource<ConnectionHandle>,
+    ) -> wasmtime::Result<u64> {
         let conn = accessor.with(|mut access| connection(&mut access.get(), &handle))?;
         Ok(changes(&conn))
     }
 }
 
 impl Host for SpinView<'_> {}
-
 
 /// Runs a SQL script (`spin up --sqlite`) on a database before serving.
 pub fn run_script(db: &Database, sql: &str) -> anyhow::Result<()> {

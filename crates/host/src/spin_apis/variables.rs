@@ -6,7 +6,10 @@ use super::spin::variables::variables::{Error, Host, HostWithStore};
 use super::{SpinApis, SpinView};
 
 impl<T: Send> HostWithStore<T> for SpinApis {
-    async fn get(accessor: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, Error>> {
+    async fn get(
+        accessor: &Accessor<T, Self>,
+        name: String,
+    ) -> wasmtime::Result<Result<String, Error>> {
         accessor.with(|mut access| {
             let view = access.get();
             // Spin accepts lower-case names only; anything else can never be declared.
@@ -15,7 +18,9 @@ impl<T: Send> HostWithStore<T> for SpinApis {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             {
-                return Ok(Err(Error::InvalidName(format!("invalid variable name `{name}`"))));
+                return Ok(Err(Error::InvalidName(format!(
+                    "invalid variable name `{name}`"
+                ))));
             }
             Ok(match view.grants.variables.get(&name) {
                 Some(Ok(value)) => Ok(value.clone()),

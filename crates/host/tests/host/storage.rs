@@ -1,0 +1,256 @@
+//! Key-value stores, SQLite databases and PostgreSQL, with their access checks.
+
+use serde_json::json;
+
+use crate::support::{Options, TestApp, q};
+
+#[tokio::test]
+async fn a_key_value_store_sets_gets_lists_and_deletes() {
+    let app = TestApp::start().await;
+
+    app.json("/all/kv?store=default&op=set&key=a&value=1").await;
+    app.json("/all/kv?store=default&op=set&key=b&value=2").await;
+    let got = app.json("/all/kv?store=default&op=get&key=a").await;
+    let exists = app.json("/all/kv?store=default&op=exists&key=b").await;
+    let keys = app.json("/all/kv?store=default&op=keys").await;
+    app.json("/all/kv?store=default&op=delete&key=a").await;
+    let gone = app.json("/all/kv?store=default&op=get&key=a").await;
+
+    assert_eq!(got, json!({ "ok": "1" }));
+    assert_eq!(exists, json!({ "ok": true }));
+    assert_eq!(keys, json!({ "ok": ["a", "b"] }));
+    assert_eq!(gone, json!({ "ok": null }));
+}
+
+#[tokio::test]
+async fn stores_are_separate_and_only_granted_labels_open() {
+    let app = TestApp::start().await;
+
+    app.json("/all/kv?store=photos&op=set&key=a&value=photo")
+        .await;
+    let in_default = app.json("/all/kv?store=default&op=get&key=a").await;
+    let ungranted = app.json("/bare/kv?store=default&op=get&key=a").await;
+    let unknown = app.json("/all/kv?store=elsewhere&op=get&key=a").await;
+
+    assert_eq!(in_default, json!({ "ok": null }));
+    assert_eq!(ungranted, json!({ "open_error": "Error::AccessDenied" }));
+    assert_eq!(unknown, json!({ "open_error": "Error::AccessDenied" }));
+}
+
+#[tokio::test]
+async fn stored_values_survive_a_restart() {
+    let app = TestApp::start().await;
+    app.json("/all/kv?store=photos&op=set&key=k&value=kept")
+        .await;
+    app.json(&format!(
+        "/all/sqlite?db=default&sql={}",
+        q("CREATE TABLE t (x)")
+    ))
+    .await;
+    app.json(&format!(
+        "/all/sqlite?db=default&sql={}",
+        q("INSERT INTO t VALUES (5)")
+    ))
+    .await;
+    let dir = app.stop().await;
+
+    let app = TestApp::start_in(dir, Options::default()).await.unwrap();
+
+    let kv = app.json("/all/kv?store=photos&op=get&key=k").await;
+    let sql = app
+        .json(&format!(
+            "/all/sqlite?db=default&sql={}",
+            q("SELECT x FROM t")
+        ))
+        .await;
+    assert_eq!(kv, json!({ "ok": "kept" }));
+    assert_eq!(sql["rows"], json!([[5]]));
+}
+
+#[tokio::test]
+async fn sqlite_runs_statements_through_the_async_and_the_blocking_calls() {
+    let app = TestApp::start().await;
+    let sql =
+        |op: &str, db: &str, statement: &str| format!("/all/{op}?db={db}&sql={}", q(statement));
+
+    app.json(&sql(
+        "sqlite",
+        "default",
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, score REAL, photo BLOB)",
+    ))
+    .await;
+    let insert = app
+        .json(&sql(
+            "sqlite-sync",
+            "default",
+            "INSERT INTO people (name, score, photo) VALUES ('Ann', 1.5, x'0102')",
+        ))
+        .await;
+    let select = app
+        .json(&sql(
+            "sqlite",
+            "default",
+            "SELECT id, name, score, photo, NULL AS empty FROM people",
+        ))
+        .await;
+    let select_sync = app
+        .json(&sql("sqlite-sync", "default", "SELECT name FROM people"))
+        .await;
+
+    assert_eq!(insert["changes"], 1);
+    assert_eq!(insert["last_insert_rowid"], 1);
+    assert_eq!(
+        select["columns"],
+        json!(["id", "name", "score", "photo", "empty"])
+    );
+    assert_eq!(select["rows"], json!([[1, "Ann", 1.5, [1, 2], null]]));
+    assert_eq!(select_sync["rows"], json!([["Ann"]]));
+}
+
+#[tokio::test]
+async fn sqlite_errors_reach_the_guest_as_values() {
+    let app = TestApp::start().await;
+
+    let bad = app
+        .json(&format!(
+            "/all/sqlite?db=default&sql={}",
+            q("SELEC nonsense")
+        ))
+        .await;
+    let two = app
+        .json(&format!(
+            "/all/sqlite?db=default&sql={}",
+            q("SELECT 1; SELECT 2")
+        ))
+        .await;
+    let ungranted = app.json("/bare/sqlite?db=default&sql=SELECT%201").await;
+    let unique = {
+        app.json(&format!(
+            "/all/sqlite?db=default&sql={}",
+            q("CREATE TABLE u (e TEXT UNIQUE)")
+        ))
+        .await;
+        app.json(&format!(
+            "/all/sqlite?db=default&sql={}",
+            q("INSERT INTO u VALUES ('a')")
+        ))
+        .await;
+        app.json(&format!(
+            "/all/sqlite?db=default&sql={}",
+            q("INSERT INTO u VALUES ('a')")
+        ))
+        .await
+    };
+
+    assert!(
+        bad["error"].as_str().unwrap_or_default().contains("Io"),
+        "{bad}"
+    );
+    assert!(
+        two["error"].as_str().unwrap_or_default().contains("Io"),
+        "{two}"
+    );
+    assert_eq!(ungranted, json!({ "open_error": "Error::AccessDenied" }));
+    assert!(
+        unique["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("UNIQUE constraint failed: u.e"),
+        "{unique}"
+    );
+}
+
+#[tokio::test]
+async fn a_named_database_is_separate_from_the_default() {
+    let app = TestApp::start().await;
+
+    app.json(&format!(
+        "/all/sqlite?db=reports&sql={}",
+        q("CREATE TABLE r (x)")
+    ))
+    .await;
+    let in_default = app
+        .json(&format!(
+            "/all/sqlite?db=default&sql={}",
+            q("SELECT * FROM r")
+        ))
+        .await;
+    let unknown = app.json("/all/sqlite?db=elsewhere&sql=SELECT%201").await;
+
+    assert!(
+        in_default["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no such table"),
+        "{in_default}"
+    );
+    assert_eq!(unknown, json!({ "open_error": "Error::AccessDenied" }));
+    assert!(app.dir.path().join("reports.db").exists());
+}
+
+#[tokio::test]
+async fn sqlite_statements_given_at_start_run_before_serving() {
+    let app = TestApp::start_with(Options {
+        sqlite: vec!["CREATE TABLE seeded (x); INSERT INTO seeded VALUES (7);".to_owned()],
+        ..Options::default()
+    })
+    .await;
+
+    let body = app
+        .json(&format!(
+            "/all/sqlite?db=default&sql={}",
+            q("SELECT x FROM seeded")
+        ))
+        .await;
+
+    assert_eq!(body["rows"], json!([[7]]));
+}
+
+#[tokio::test]
+async fn postgres_queries_run_and_keep_sqlstate_codes() {
+    let app = TestApp::start().await;
+    let table = format!("host_test_{}", std::process::id());
+    let pg = |sql: String| format!("/all/pg?sql={}", q(&sql));
+
+    app.json(&pg(format!("DROP TABLE IF EXISTS {table}"))).await;
+    app.json(&pg(format!(
+        "CREATE TABLE {table} (id INT4 PRIMARY KEY, name TEXT, ok BOOL)"
+    )))
+    .await;
+    app.json(&pg(format!("INSERT INTO {table} VALUES (1, 'one', true)")))
+        .await;
+    let rows = app
+        .json(&pg(format!("SELECT id, name, ok, NULL::text FROM {table}")))
+        .await;
+    let duplicate = app
+        .json(&pg(format!(
+            "INSERT INTO {table} VALUES (1, 'again', false)"
+        )))
+        .await;
+    app.json(&pg(format!("DROP TABLE {table}"))).await;
+
+    assert_eq!(rows["rows"], json!([[1, "one", true, null]]));
+    let error = duplicate["error"].as_str().unwrap_or_default();
+    assert!(error.contains("23505"), "{duplicate}");
+}
+
+#[tokio::test]
+async fn postgres_addresses_outside_allowed_hosts_are_refused() {
+    let app = TestApp::start_with(Options {
+        variables: [(
+            "pg_address".to_owned(),
+            "postgres://postgres@127.0.0.2:5432/test".to_owned(),
+        )]
+        .into(),
+        ..Options::default()
+    })
+    .await;
+
+    let body = app.json("/all/pg?sql=SELECT%201").await;
+
+    let error = body["open_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("ConnectionFailed") && error.contains("not permitted"),
+        "{body}"
+    );
+}
