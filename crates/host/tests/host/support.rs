@@ -20,8 +20,9 @@ pub fn workspace_root() -> PathBuf {
 pub fn fixture_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
     WASM.get_or_init(|| {
-        // A target dir of its own: the outer `cargo test` may still hold the workspace's lock.
-        let target = workspace_root().join("target/host-fixture");
+        // The workspace's own target dir: cargo releases its lock before running tests, and
+        // sharing the dir means the wasm dependencies are compiled once for everything.
+        let target = workspace_root().join("target");
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(workspace_root())
             .args([
