@@ -1,0 +1,258 @@
+//! Pages of the user list (CONTRACT.md, `GET /api/v1/users`): parameters, counts and links.
+
+use url::Url;
+
+use crate::fields::{FieldErrors, parse_integer, present};
+
+/// Users per page when `count` is not given.
+pub const DEFAULT_COUNT: u32 = 5;
+/// Largest `count` a client may ask for.
+pub const MAX_COUNT: u32 = 100;
+
+/// Where a page starts: the page-number form or the offset form. The links of the answer
+/// keep the form the client used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// `page` (1-based).
+    Page(u64),
+    /// `offset`: the number of newest users skipped.
+    Offset(u64),
+}
+
+/// Valid paging parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Where the page starts.
+    pub start: Start,
+    /// Users per page requested (1..=100).
+    pub count: u32,
+}
+
+/// Raw query parameters.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery<'a> {
+    /// `page`.
+    pub page: Option<&'a str>,
+    /// `count`.
+    pub count: Option<&'a str>,
+    /// `offset`.
+    pub offset: Option<&'a str>,
+}
+
+impl PageQuery<'_> {
+    /// Checks every parameter and reports every failure. An empty parameter counts as
+    /// absent. With `offset` present, `page` is ignored, as the contract says.
+    pub fn parse(&self) -> Result<PageRequest, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let offset = present(self.offset).and_then(|raw| match parse_integer(raw) {
+            None => {
+                errors.add("offset", "The offset must be an integer.");
+                None
+            }
+            Some(n) if n < 0 => {
+                errors.add("offset", "The offset must be at least 0.");
+                None
+            }
+            Some(n) => Some(n.unsigned_abs()),
+        });
+        let page = match present(self.page) {
+            Some(_) if self.offset.is_some_and(|o| !o.trim().is_empty()) => 1,
+            None => 1,
+            Some(raw) => match parse_integer(raw) {
+                None => {
+                    errors.add("page", "The page must be an integer.");
+                    1
+                }
+                Some(n) if n < 1 => {
+                    errors.add("page", "The page must be at least 1.");
+                    1
+                }
+                Some(n) => n.unsigned_abs(),
+            },
+        };
+        let count = match present(self.count) {
+            None => DEFAULT_COUNT,
+            Some(raw) => match parse_integer(raw) {
+                None => {
+                    errors.add("count", "The count must be an integer.");
+                    DEFAULT_COUNT
+                }
+                Some(n) if n < 1 => {
+                    errors.add("count", "The count must be at least 1.");
+                    DEFAULT_COUNT
+                }
+                Some(n) if n > i64::from(MAX_COUNT) => {
+                    errors.add("count", "The count may not be greater than 100.");
+                    DEFAULT_COUNT
+                }
+                Some(n) => u32::try_from(n).unwrap_or(DEFAULT_COUNT),
+            },
+        };
+        let start = match offset {
+            Some(offset) => Start::Offset(offset),
+            None => Start::Page(page),
+        };
+        errors.into_result(PageRequest { start, count })
+    }
+}
+
+/// A page to read and answer with, or the verdict that it lies past the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Users to skip (newest first).
+    pub offset: u64,
+    /// Users to read at most.
+    pub limit: u32,
+    /// `page` in the answer.
+    pub page: u64,
+    /// `total_pages` in the answer.
+    pub total_pages: u64,
+    /// `total_users` in the answer.
+    pub total_users: u64,
+    /// `links.next_url`.
+    pub next_url: Option<String>,
+    /// `links.prev_url`.
+    pub prev_url: Option<String>,
+}
+
+impl PageRequest {
+    /// The page over `total_users`, with absolute links under `list_url` (the list's own
+    /// URL, e.g. `https://host/api/v1/users`). `None` for a page past the end; the first
+    /// page of an empty list is a page.
+    pub fn locate(&self, total_users: u64, list_url: &Url) -> Option<Page> {
+        let count = u64::from(self.count);
+        let total_pages = total_users.div_ceil(count);
+        let link = |key: &str, value: u64| {
+            let mut url = list_url.clone();
+            url.query_pairs_mut()
+                .clear()
+                .append_pair(key, &value.to_string())
+                .append_pair("count", &count.to_string());
+            url.to_string()
+        };
+        match self.start {
+            Start::Page(page) => {
+                if page > total_pages.max(1) {
+                    return None;
+                }
+                Some(Page {
+                    offset: (page - 1).saturating_mul(count),
+                    limit: self.count,
+                    page,
+                    total_pages,
+                    total_users,
+                    next_url: (page < total_pages).then(|| link("page", page + 1)),
+                    prev_url: (page > 1).then(|| link("page", page - 1)),
+                })
+            }
+            Start::Offset(offset) => {
+                if offset > 0 && offset >= total_users {
+                    return None;
+                }
+                let next = offset.saturating_add(count);
+                Some(Page {
+                    offset,
+                    limit: self.count,
+                    page: offset / count + 1,
+                    total_pages,
+                    total_users,
+                    next_url: (next < total_users).then(|| link("offset", next)),
+                    prev_url: (offset > 0).then(|| link("offset", offset.saturating_sub(count))),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query<'a>(page: Option<&'a str>, count: Option<&'a str>, offset: Option<&'a str>) -> PageQuery<'a> {
+        PageQuery { page, count, offset }
+    }
+
+    fn list_url() -> Url {
+        Url::parse("http://host/api/v1/users").unwrap()
+    }
+
+    #[test]
+    fn defaults_are_page_one_of_five() {
+        let request = query(None, None, None).parse().unwrap();
+        assert_eq!(request, PageRequest { start: Start::Page(1), count: 5 });
+        let empty = query(Some(""), Some(" "), Some("")).parse().unwrap();
+        assert_eq!(empty, request);
+    }
+
+    #[test]
+    fn every_bad_parameter_is_reported_with_its_message() {
+        let errors = query(Some("abc"), Some("0"), None).parse().unwrap_err();
+        assert_eq!(errors.get("page"), ["The page must be an integer."]);
+        assert_eq!(errors.get("count"), ["The count must be at least 1."]);
+
+        let cases = [
+            (query(Some("0"), None, None), "page", "The page must be at least 1."),
+            (query(Some("-4"), None, None), "page", "The page must be at least 1."),
+            (query(None, Some("x"), None), "count", "The count must be an integer."),
+            (query(None, Some("101"), None), "count", "The count may not be greater than 100."),
+            (query(None, None, Some("1.5")), "offset", "The offset must be an integer."),
+            (query(None, None, Some("-1")), "offset", "The offset must be at least 0."),
+        ];
+        for (q, field, message) in cases {
+            assert_eq!(q.parse().unwrap_err().get(field), [message], "{q:?}");
+        }
+    }
+
+    #[test]
+    fn offset_wins_over_page() {
+        let request = query(Some("not-a-number"), Some("10"), Some("20")).parse().unwrap();
+        assert_eq!(request.start, Start::Offset(20));
+    }
+
+    #[test]
+    fn page_links_follow_the_contract_example() {
+        let request = query(None, None, None).parse().unwrap();
+        let page = request.locate(47, &list_url()).unwrap();
+        assert_eq!((page.page, page.total_pages, page.total_users), (1, 10, 47));
+        assert_eq!(page.next_url.as_deref(), Some("http://host/api/v1/users?page=2&count=5"));
+        assert_eq!(page.prev_url, None);
+
+        let last = query(Some("10"), None, None).parse().unwrap().locate(47, &list_url()).unwrap();
+        assert_eq!((last.offset, last.limit), (45, 5));
+        assert_eq!(last.next_url, None);
+        assert_eq!(last.prev_url.as_deref(), Some("http://host/api/v1/users?page=9&count=5"));
+    }
+
+    #[test]
+    fn a_page_past_the_end_is_not_a_page_but_an_empty_first_page_is() {
+        let page2 = query(Some("2"), None, None).parse().unwrap();
+        assert_eq!(page2.locate(5, &list_url()), None);
+        assert_eq!(page2.locate(0, &list_url()), None);
+        let first = query(None, None, None).parse().unwrap().locate(0, &list_url()).unwrap();
+        assert_eq!((first.total_pages, first.next_url, first.prev_url), (0, None, None));
+    }
+
+    #[test]
+    fn offset_links_keep_the_offset_form() {
+        let at = |offset: &str| query(None, Some("5"), Some(offset)).parse().unwrap();
+        let middle = at("7").locate(20, &list_url()).unwrap();
+        assert_eq!(middle.page, 2);
+        assert_eq!(middle.next_url.as_deref(), Some("http://host/api/v1/users?offset=12&count=5"));
+        assert_eq!(middle.prev_url.as_deref(), Some("http://host/api/v1/users?offset=2&count=5"));
+
+        let near_start = at("3").locate(20, &list_url()).unwrap();
+        assert_eq!(near_start.prev_url.as_deref(), Some("http://host/api/v1/users?offset=0&count=5"));
+        let start = at("0").locate(20, &list_url()).unwrap();
+        assert_eq!(start.prev_url, None);
+        let end = at("15").locate(20, &list_url()).unwrap();
+        assert_eq!(end.next_url, None);
+        assert_eq!(at("20").locate(20, &list_url()), None);
+        assert!(at("0").locate(0, &list_url()).is_some());
+    }
+
+    #[test]
+    fn huge_pages_do_not_overflow() {
+        let request = query(Some("9223372036854775807"), Some("100"), None).parse().unwrap();
+        assert_eq!(request.locate(10, &list_url()), None);
+    }
+}
