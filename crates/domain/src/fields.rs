@@ -40,7 +40,11 @@ impl FieldErrors {
 
     /// `Ok(value)` when nothing failed, otherwise the errors.
     pub fn into_result<T>(self, value: T) -> Result<T, FieldErrors> {
-        if self.is_empty() { Ok(value) } else { Err(self) }
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 }
 

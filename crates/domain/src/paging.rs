@@ -168,8 +168,16 @@ impl PageRequest {
 mod tests {
     use super::*;
 
-    fn query<'a>(page: Option<&'a str>, count: Option<&'a str>, offset: Option<&'a str>) -> PageQuery<'a> {
-        PageQuery { page, count, offset }
+    fn query<'a>(
+        page: Option<&'a str>,
+        count: Option<&'a str>,
+        offset: Option<&'a str>,
+    ) -> PageQuery<'a> {
+        PageQuery {
+            page,
+            count,
+            offset,
+        }
     }
 
     fn list_url() -> Url {
@@ -179,7 +187,13 @@ mod tests {
     #[test]
     fn defaults_are_page_one_of_five() {
         let request = query(None, None, None).parse().unwrap();
-        assert_eq!(request, PageRequest { start: Start::Page(1), count: 5 });
+        assert_eq!(
+            request,
+            PageRequest {
+                start: Start::Page(1),
+                count: 5
+            }
+        );
         let empty = query(Some(""), Some(" "), Some("")).parse().unwrap();
         assert_eq!(empty, request);
     }
@@ -191,12 +205,36 @@ mod tests {
         assert_eq!(errors.get("count"), ["The count must be at least 1."]);
 
         let cases = [
-            (query(Some("0"), None, None), "page", "The page must be at least 1."),
-            (query(Some("-4"), None, None), "page", "The page must be at least 1."),
-            (query(None, Some("x"), None), "count", "The count must be an integer."),
-            (query(None, Some("101"), None), "count", "The count may not be greater than 100."),
-            (query(None, None, Some("1.5")), "offset", "The offset must be an integer."),
-            (query(None, None, Some("-1")), "offset", "The offset must be at least 0."),
+            (
+                query(Some("0"), None, None),
+                "page",
+                "The page must be at least 1.",
+            ),
+            (
+                query(Some("-4"), None, None),
+                "page",
+                "The page must be at least 1.",
+            ),
+            (
+                query(None, Some("x"), None),
+                "count",
+                "The count must be an integer.",
+            ),
+            (
+                query(None, Some("101"), None),
+                "count",
+                "The count may not be greater than 100.",
+            ),
+            (
+                query(None, None, Some("1.5")),
+                "offset",
+                "The offset must be an integer.",
+            ),
+            (
+                query(None, None, Some("-1")),
+                "offset",
+                "The offset must be at least 0.",
+            ),
         ];
         for (q, field, message) in cases {
             assert_eq!(q.parse().unwrap_err().get(field), [message], "{q:?}");
@@ -205,7 +243,9 @@ mod tests {
 
     #[test]
     fn offset_wins_over_page() {
-        let request = query(Some("not-a-number"), Some("10"), Some("20")).parse().unwrap();
+        let request = query(Some("not-a-number"), Some("10"), Some("20"))
+            .parse()
+            .unwrap();
         assert_eq!(request.start, Start::Offset(20));
     }
 
@@ -214,13 +254,23 @@ mod tests {
         let request = query(None, None, None).parse().unwrap();
         let page = request.locate(47, &list_url()).unwrap();
         assert_eq!((page.page, page.total_pages, page.total_users), (1, 10, 47));
-        assert_eq!(page.next_url.as_deref(), Some("http://host/api/v1/users?page=2&count=5"));
+        assert_eq!(
+            page.next_url.as_deref(),
+            Some("http://host/api/v1/users?page=2&count=5")
+        );
         assert_eq!(page.prev_url, None);
 
-        let last = query(Some("10"), None, None).parse().unwrap().locate(47, &list_url()).unwrap();
+        let last = query(Some("10"), None, None)
+            .parse()
+            .unwrap()
+            .locate(47, &list_url())
+            .unwrap();
         assert_eq!((last.offset, last.limit), (45, 5));
         assert_eq!(last.next_url, None);
-        assert_eq!(last.prev_url.as_deref(), Some("http://host/api/v1/users?page=9&count=5"));
+        assert_eq!(
+            last.prev_url.as_deref(),
+            Some("http://host/api/v1/users?page=9&count=5")
+        );
     }
 
     #[test]
@@ -228,8 +278,15 @@ mod tests {
         let page2 = query(Some("2"), None, None).parse().unwrap();
         assert_eq!(page2.locate(5, &list_url()), None);
         assert_eq!(page2.locate(0, &list_url()), None);
-        let first = query(None, None, None).parse().unwrap().locate(0, &list_url()).unwrap();
-        assert_eq!((first.total_pages, first.next_url, first.prev_url), (0, None, None));
+        let first = query(None, None, None)
+            .parse()
+            .unwrap()
+            .locate(0, &list_url())
+            .unwrap();
+        assert_eq!(
+            (first.total_pages, first.next_url, first.prev_url),
+            (0, None, None)
+        );
     }
 
     #[test]
@@ -237,11 +294,20 @@ mod tests {
         let at = |offset: &str| query(None, Some("5"), Some(offset)).parse().unwrap();
         let middle = at("7").locate(20, &list_url()).unwrap();
         assert_eq!(middle.page, 2);
-        assert_eq!(middle.next_url.as_deref(), Some("http://host/api/v1/users?offset=12&count=5"));
-        assert_eq!(middle.prev_url.as_deref(), Some("http://host/api/v1/users?offset=2&count=5"));
+        assert_eq!(
+            middle.next_url.as_deref(),
+            Some("http://host/api/v1/users?offset=12&count=5")
+        );
+        assert_eq!(
+            middle.prev_url.as_deref(),
+            Some("http://host/api/v1/users?offset=2&count=5")
+        );
 
         let near_start = at("3").locate(20, &list_url()).unwrap();
-        assert_eq!(near_start.prev_url.as_deref(), Some("http://host/api/v1/users?offset=0&count=5"));
+        assert_eq!(
+            near_start.prev_url.as_deref(),
+            Some("http://host/api/v1/users?offset=0&count=5")
+        );
         let start = at("0").locate(20, &list_url()).unwrap();
         assert_eq!(start.prev_url, None);
         let end = at("15").locate(20, &list_url()).unwrap();
@@ -252,7 +318,9 @@ mod tests {
 
     #[test]
     fn huge_pages_do_not_overflow() {
-        let request = query(Some("9223372036854775807"), Some("100"), None).parse().unwrap();
+        let request = query(Some("9223372036854775807"), Some("100"), None)
+            .parse()
+            .unwrap();
         assert_eq!(request.locate(10, &list_url()), None);
     }
 }

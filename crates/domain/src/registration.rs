@@ -249,7 +249,9 @@ mod tests {
 
     #[test]
     fn a_valid_form_is_normalised() {
-        let reg = form(" Ann ", "Ann@Example.com", "380501234567", "2").parse().unwrap();
+        let reg = form(" Ann ", "Ann@Example.com", "380501234567", "2")
+            .parse()
+            .unwrap();
         assert_eq!(reg.name.as_ref(), "Ann");
         assert_eq!(reg.email.as_ref(), "Ann@Example.com");
         assert_eq!(reg.email.unique_key(), "ann@example.com");
@@ -263,7 +265,10 @@ mod tests {
         assert_eq!(errors.get("name"), ["The name field is required."]);
         assert_eq!(errors.get("email"), ["The email field is required."]);
         assert_eq!(errors.get("phone"), ["The phone field is required."]);
-        assert_eq!(errors.get("position_id"), ["The position id field is required."]);
+        assert_eq!(
+            errors.get("position_id"),
+            ["The position id field is required."]
+        );
     }
 
     #[test]
@@ -271,16 +276,56 @@ mod tests {
         // A valid address (local part within RFC 5321's 64) that is 101 characters long.
         let long_email = format!("{}@{}.com", "a".repeat(60), "b".repeat(36));
         let cases: &[(RegistrationForm, &str, &[&str])] = &[
-            (form("A", "a@b.co", "380501234567", "1"), "name", &["The name must be at least 2 characters."]),
-            (form(&"x".repeat(61), "a@b.co", "380501234567", "1"), "name", &["The name may not be greater than 60 characters."]),
-            (form("Ann", "not-an-email", "380501234567", "1"), "email", &["The email must be a valid email address."]),
-            (form("Ann", &long_email, "380501234567", "1"), "email", &["The email may not be greater than 100 characters."]),
-            (form("Ann", "a@b.co", "+38050123456", "1"), "phone", &["The phone format is invalid."]),
-            (form("Ann", "a@b.co", "0501234567", "1"), "phone", &["The phone format is invalid."]),
-            (form("Ann", "a@b.co", "++380501234567", "1"), "phone", &["The phone format is invalid."]),
-            (form("Ann", "a@b.co", "+380 50 123 45 67", "1"), "phone", &["The phone format is invalid."]),
-            (form("Ann", "a@b.co", "380501234567", "two"), "position_id", &["The position id must be an integer."]),
-            (form("Ann", "a@b.co", "380501234567", "1.5"), "position_id", &["The position id must be an integer."]),
+            (
+                form("A", "a@b.co", "380501234567", "1"),
+                "name",
+                &["The name must be at least 2 characters."],
+            ),
+            (
+                form(&"x".repeat(61), "a@b.co", "380501234567", "1"),
+                "name",
+                &["The name may not be greater than 60 characters."],
+            ),
+            (
+                form("Ann", "not-an-email", "380501234567", "1"),
+                "email",
+                &["The email must be a valid email address."],
+            ),
+            (
+                form("Ann", &long_email, "380501234567", "1"),
+                "email",
+                &["The email may not be greater than 100 characters."],
+            ),
+            (
+                form("Ann", "a@b.co", "+38050123456", "1"),
+                "phone",
+                &["The phone format is invalid."],
+            ),
+            (
+                form("Ann", "a@b.co", "0501234567", "1"),
+                "phone",
+                &["The phone format is invalid."],
+            ),
+            (
+                form("Ann", "a@b.co", "++380501234567", "1"),
+                "phone",
+                &["The phone format is invalid."],
+            ),
+            (
+                form("Ann", "a@b.co", "+380 50 123 45 67", "1"),
+                "phone",
+                &["The phone format is invalid."],
+            ),
+            (
+                form("Ann", "a@b.co", "380501234567", "two"),
+                "position_id",
+                &["The position id must be an integer."],
+            ),
+            (
+                form("Ann", "a@b.co", "380501234567", "1.5"),
+                "position_id",
+                &["The position id must be an integer."],
+            ),
         ];
         for (form, field, expected) in cases {
             let errors = form.parse().unwrap_err();
@@ -299,13 +344,19 @@ mod tests {
     fn sixty_characters_and_a_hundred_character_email_are_allowed() {
         let email = format!("{}@{}.com", "a".repeat(60), "b".repeat(35));
         assert_eq!(email.len(), 100);
-        assert!(form(&"x".repeat(60), &email, "+380501234567", "1").parse().is_ok());
+        assert!(
+            form(&"x".repeat(60), &email, "+380501234567", "1")
+                .parse()
+                .is_ok()
+        );
     }
 
     #[test]
     fn both_email_rules_can_fail_together() {
         let email = "x".repeat(120);
-        let errors = form("Ann", &email, "380501234567", "1").parse().unwrap_err();
+        let errors = form("Ann", &email, "380501234567", "1")
+            .parse()
+            .unwrap_err();
         assert_eq!(errors.get("email").len(), 2);
     }
 }
