@@ -1,0 +1,515 @@
+//! Users and positions in SQL: Spin's SQLite or Spin's PostgreSQL, chosen by URL.
+//!
+//! Every statement exists in both dialects ([`Sql`]); parameters are always bound, never
+//! formatted into the text. Opening a [`Database`] applies missing migrations first.
+
+use spin_sdk::{pg, sqlite};
+
+use crate::cell::Cell;
+use crate::error::StoreError;
+use crate::migrations::{self, MIGRATIONS};
+use crate::records::{NewUser, Position, UserRecord};
+
+/// An open database.
+pub struct Database {
+    conn: Conn,
+}
+
+enum Conn {
+    Sqlite(sqlite::Connection),
+    Postgres(pg::Connection),
+}
+
+/// A statement in both dialects.
+struct Sql {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// A bound parameter.
+enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+    Null,
+}
+
+/// SQLite's message for a UNIQUE violation; Spin reports it only as text.
+const SQLITE_UNIQUE: &str = "UNIQUE constraint failed";
+/// PostgreSQL's SQLSTATE for a unique violation.
+const PG_UNIQUE_VIOLATION: &str = "23505";
+/// Any constant: PostgreSQL advisory lock taken while migrating, so concurrent first
+/// requests migrate once.
+const PG_MIGRATION_LOCK: i64 = 7_277_241_001;
+
+/// Column list of every user query, in [`UserRecord`]'s decoding order.
+macro_rules! user_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT u.id, u.name, u.email, u.phone, u.position_id, p.name, u.registration_timestamp, u.photo \
+             FROM users u JOIN positions p ON p.id = u.position_id ",
+            $rest
+        )
+    };
+}
+
+const SELECT_POSITIONS: Sql = Sql {
+    sqlite: "SELECT id, name FROM positions ORDER BY id",
+    postgres: "SELECT id, name FROM positions ORDER BY id",
+};
+const POSITION_EXISTS: Sql = Sql {
+    sqlite: "SELECT 1 FROM positions WHERE id = ?1",
+    postgres: "SELECT 1 FROM positions WHERE id = $1",
+};
+const COUNT_USERS: Sql = Sql {
+    sqlite: "SELECT COUNT(*) FROM users",
+    postgres: "SELECT COUNT(*) FROM users",
+};
+// The inner query walks only the `users_newest_first` index to skip `offset` rows, so deep
+// pages do not drag every skipped row through the join.
+const USERS_PAGE: Sql = Sql {
+    sqlite: user_select!(
+        "WHERE u.id IN (SELECT id FROM users ORDER BY registration_timestamp DESC, id DESC LIMIT ?1 OFFSET ?2) \
+         ORDER BY u.registration_timestamp DESC, u.id DESC"
+    ),
+    postgres: user_select!(
+        "WHERE u.id IN (SELECT id FROM users ORDER BY registration_timestamp DESC, id DESC LIMIT $1 OFFSET $2) \
+         ORDER BY u.registration_timestamp DESC, u.id DESC"
+    ),
+};
+const USER_BY_ID: Sql = Sql {
+    sqlite: user_select!("WHERE u.id = ?1"),
+    postgres: user_select!("WHERE u.id = $1"),
+};
+const IDENTITY_TAKEN: Sql = Sql {
+    sqlite: "SELECT 1 FROM users WHERE email_key = ?1 OR phone = ?2 LIMIT 1",
+    postgres: "SELECT 1 FROM users WHERE email_key = $1 OR phone = $2 LIMIT 1",
+};
+const TOKEN_USED: Sql = Sql {
+    sqlite: "SELECT 1 FROM users WHERE registration_token = ?1",
+    postgres: "SELECT 1 FROM users WHERE registration_token = $1",
+};
+const INSERT_USER: Sql = Sql {
+    sqlite: "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+    postgres: "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+};
+// Seeding skips fake people whose email or phone happens to exist already.
+const INSERT_USER_IF_NEW: Sql = Sql {
+    sqlite: "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING id",
+    postgres: "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+};
+const INSERT_POSITION_IF_MISSING: Sql = Sql {
+    sqlite: "INSERT INTO positions (id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    postgres: "INSERT INTO positions (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+};
+const SCHEMA_VERSION: Sql = Sql {
+    sqlite: "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+    postgres: "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+};
+const CREATE_SCHEMA_MIGRATIONS: Sql = Sql {
+    sqlite: "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    postgres: "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+};
+const RECORD_MIGRATION: Sql = Sql {
+    sqlite: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+    postgres: "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+};
+const BEGIN_MIGRATION: Sql = Sql {
+    // IMMEDIATE takes SQLite's write lock now, so two first requests cannot both migrate.
+    sqlite: "BEGIN IMMEDIATE",
+    postgres: "BEGIN",
+};
+const LOCK_MIGRATION: Sql = Sql {
+    sqlite: "SELECT 1",
+    postgres: "SELECT pg_advisory_xact_lock($1)",
+};
+const COMMIT: Sql = Sql {
+    sqlite: "COMMIT",
+    postgres: "COMMIT",
+};
+const ROLLBACK: Sql = Sql {
+    sqlite: "ROLLBACK",
+    postgres: "ROLLBACK",
+};
+
+/// Which back end a `database_url` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// Spin SQLite database by name (`sqlite:default`, or empty for `default`).
+    Sqlite(String),
+    /// Spin PostgreSQL at this address.
+    Postgres(String),
+}
+
+impl Backend {
+    /// Reads a `database_url` setting.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Ok(Self::Sqlite("default".to_owned()));
+        }
+        if let Some(name) = url.strip_prefix("sqlite:") {
+            let name = name.trim_start_matches("//");
+            return Ok(Self::Sqlite(
+                if name.is_empty() { "default" } else { name }.to_owned(),
+            ));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        Err(StoreError::unavailable(
+            "database_url must be `sqlite:<database>` or a `postgres://` URL",
+        ))
+    }
+}
+
+impl Database {
+    /// Opens the database `database_url` names and brings its schema up to date.
+    pub async fn open(database_url: &str) -> Result<Self, StoreError> {
+        let conn = match Backend::from_url(database_url)? {
+            Backend::Sqlite(name) => {
+                Conn::Sqlite(sqlite::Connection::open(&name).await.map_err(|e| {
+                    StoreError::unavailable(format!("opening SQLite database `{name}`: {e:?}"))
+                })?)
+            }
+            Backend::Postgres(address) => {
+                Conn::Postgres(pg::Connection::open(address).await.map_err(|e| {
+                    StoreError::unavailable(format!("connecting to PostgreSQL: {e}"))
+                })?)
+            }
+        };
+        let db = Self { conn };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Applies missing migrations. The usual case (up to date) costs one query.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let current = match self.query_one_int(&SCHEMA_VERSION, &[]).await {
+            Ok(version) => version,
+            // No schema_migrations table yet: a brand-new database.
+            Err(_) => 0,
+        };
+        if current >= migrations::latest() {
+            return Ok(());
+        }
+        self.execute(&CREATE_SCHEMA_MIGRATIONS, &[]).await?;
+        self.execute(&BEGIN_MIGRATION, &[]).await?;
+        let result = self.apply_pending().await;
+        match result {
+            Ok(()) => self.execute(&COMMIT, &[]).await.map(drop),
+            Err(e) => {
+                let _ = self.execute(&ROLLBACK, &[]).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn apply_pending(&self) -> Result<(), StoreError> {
+        self.query(&LOCK_MIGRATION, &[Param::Int(PG_MIGRATION_LOCK)])
+            .await?;
+        // Read again under the lock: another instance may have just finished.
+        let current = self.query_one_int(&SCHEMA_VERSION, &[]).await?;
+        for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+            let script = match self.conn {
+                Conn::Sqlite(_) => migration.sqlite,
+                Conn::Postgres(_) => migration.postgres,
+            };
+            for statement in migrations::statements(script) {
+                self.run_raw(&statement).await.map_err(|e| {
+                    StoreError::unavailable(format!("migration {}: {e}", migration.name))
+                })?;
+            }
+            self.execute(
+                &RECORD_MIGRATION,
+                &[
+                    Param::Int(migration.version),
+                    Param::Text(migration.name),
+                    Param::Int(unix_now()),
+                ],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Every position, by id.
+    pub async fn positions(&self) -> Result<Vec<Position>, StoreError> {
+        decode_all(self.query(&SELECT_POSITIONS, &[]).await?)
+    }
+
+    /// Whether a position with `id` exists.
+    pub async fn position_exists(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(!self
+            .query(&POSITION_EXISTS, &[Param::Int(id)])
+            .await?
+            .is_empty())
+    }
+
+    /// Inserts `positions` that are missing (by id); existing ones are left alone.
+    pub async fn ensure_positions(&self, positions: &[Position]) -> Result<(), StoreError> {
+        for p in positions {
+            self.execute(
+                &INSERT_POSITION_IF_MISSING,
+                &[Param::Int(p.id), Param::Text(&p.name)],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// How many users there are.
+    pub async fn count_users(&self) -> Result<u64, StoreError> {
+        let count = self.query_one_int(&COUNT_USERS, &[]).await?;
+        u64::try_from(count).map_err(|_| StoreError::unavailable("negative user count"))
+    }
+
+    /// Up to `limit` users, newest first, after skipping `offset`.
+    pub async fn users_page(&self, offset: u64, limit: u32) -> Result<Vec<UserRecord>, StoreError> {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows = self
+            .query(
+                &USERS_PAGE,
+                &[Param::Int(i64::from(limit)), Param::Int(offset)],
+            )
+            .await?;
+        decode_all(rows)
+    }
+
+    /// The user with `id`, if any.
+    pub async fn user(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
+        let rows = self.query(&USER_BY_ID, &[Param::Int(id)]).await?;
+        Ok(decode_all(rows)?.into_iter().next())
+    }
+
+    /// Whether a user already has this email key or phone.
+    pub async fn identity_taken(&self, email_key: &str, phone: &str) -> Result<bool, StoreError> {
+        let rows = self
+            .query(
+                &IDENTITY_TAKEN,
+                &[Param::Text(email_key), Param::Text(phone)],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Whether a user was registered with the token whose digest is `token_key`.
+    pub async fn token_used(&self, token_key: &str) -> Result<bool, StoreError> {
+        Ok(!self
+            .query(&TOKEN_USED, &[Param::Text(token_key)])
+            .await?
+            .is_empty())
+    }
+
+    /// Inserts `user` and returns its id. The single statement is the whole registration
+    /// in SQL: the UNIQUE constraints on email, phone and token decide concurrent attempts,
+    /// and the loser gets [`StoreError::Conflict`].
+    pub async fn insert_user(&self, user: &NewUser) -> Result<i64, StoreError> {
+        let rows = self.query(&INSERT_USER, &user_params(user)).await?;
+        first_int(&rows).ok_or_else(|| StoreError::unavailable("INSERT returned no id"))
+    }
+
+    /// Inserts `user` unless its email or phone exists; `true` if it was inserted.
+    pub async fn insert_user_if_new(&self, user: &NewUser) -> Result<bool, StoreError> {
+        Ok(!self
+            .query(&INSERT_USER_IF_NEW, &user_params(user))
+            .await?
+            .is_empty())
+    }
+
+    async fn query_one_int(&self, sql: &Sql, params: &[Param<'_>]) -> Result<i64, StoreError> {
+        let rows = self.query(sql, params).await?;
+        first_int(&rows).ok_or_else(|| StoreError::unavailable("query returned no integer"))
+    }
+
+    async fn execute(&self, sql: &Sql, params: &[Param<'_>]) -> Result<(), StoreError> {
+        self.query(sql, params).await.map(drop)
+    }
+
+    /// Runs a statement without parameters (migrations).
+    async fn run_raw(&self, statement: &str) -> Result<(), StoreError> {
+        match &self.conn {
+            Conn::Sqlite(conn) => {
+                let result = conn.execute(statement, []).await.map_err(sqlite_error)?;
+                result.collect().await.map_err(sqlite_error)?;
+            }
+            Conn::Postgres(conn) => {
+                conn.execute(statement.to_owned(), Vec::new())
+                    .await
+                    .map_err(pg_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one statement and collects its rows as cells.
+    async fn query(&self, sql: &Sql, params: &[Param<'_>]) -> Result<Vec<Vec<Cell>>, StoreError> {
+        match &self.conn {
+            Conn::Sqlite(conn) => {
+                let params = params.iter().map(|p| match p {
+                    Param::Int(i) => sqlite::Value::Integer(*i),
+                    Param::Text(t) => sqlite::Value::Text((*t).to_owned()),
+                    Param::Null => sqlite::Value::Null,
+                });
+                let result = conn
+                    .execute(sql.sqlite, params)
+                    .await
+                    .map_err(sqlite_error)?;
+                let rows = result.collect().await.map_err(sqlite_error)?;
+                rows.into_iter()
+                    .map(|row| row.values.iter().map(sqlite_cell).collect())
+                    .collect()
+            }
+            Conn::Postgres(conn) => {
+                let params: Vec<pg::ParameterValue> = params
+                    .iter()
+                    .map(|p| match p {
+                        Param::Int(i) => pg::ParameterValue::Int64(*i),
+                        Param::Text(t) => pg::ParameterValue::Str((*t).to_owned()),
+                        Param::Null => pg::ParameterValue::DbNull,
+                    })
+                    .collect();
+                let result = conn.query(sql.postgres, params).await.map_err(pg_error)?;
+                let width = result.columns().len();
+                let rows = result.collect().await.map_err(pg_error)?;
+                rows.iter()
+                    .map(|row| (0..width).map(|i| pg_cell(&row[i])).collect())
+                    .collect()
+            }
+        }
+    }
+}
+
+fn user_params(user: &NewUser) -> Vec<Param<'_>> {
+    vec![
+        Param::Text(&user.name),
+        Param::Text(&user.email),
+        Param::Text(&user.email_key),
+        Param::Text(&user.phone),
+        Param::Int(user.position_id),
+        Param::Int(user.registration_timestamp),
+        Param::Text(&user.photo),
+        user.registration_token
+            .as_deref()
+            .map_or(Param::Null, Param::Text),
+    ]
+}
+
+fn first_int(rows: &[Vec<Cell>]) -> Option<i64> {
+    rows.first()?.first()?.int().ok()
+}
+
+fn decode_all<T>(rows: Vec<Vec<Cell>>) -> Result<Vec<T>, StoreError>
+where
+    for<'a> T: TryFrom<&'a [Cell], Error = anyhow::Error>,
+{
+    rows.iter()
+        .map(|row| T::try_from(row.as_slice()).map_err(StoreError::Unavailable))
+        .collect()
+}
+
+fn sqlite_cell(value: &sqlite::Value) -> Result<Cell, StoreError> {
+    Ok(match value {
+        sqlite::Value::Integer(i) => Cell::Int(*i),
+        sqlite::Value::Text(t) => Cell::Text(t.clone()),
+        sqlite::Value::Null => Cell::Null,
+        other => {
+            return Err(StoreError::unavailable(format!(
+                "unexpected SQLite value {other:?}"
+            )));
+        }
+    })
+}
+
+fn pg_cell(value: &pg::DbValue) -> Result<Cell, StoreError> {
+    Ok(match value {
+        pg::DbValue::Int16(i) => Cell::Int(i64::from(*i)),
+        pg::DbValue::Int32(i) => Cell::Int(i64::from(*i)),
+        pg::DbValue::Int64(i) => Cell::Int(*i),
+        pg::DbValue::Str(t) => Cell::Text(t.clone()),
+        pg::DbValue::DbNull => Cell::Null,
+        other => {
+            return Err(StoreError::unavailable(format!(
+                "unexpected PostgreSQL value {other:?}"
+            )));
+        }
+    })
+}
+
+fn sqlite_error(error: sqlite::Error) -> StoreError {
+    match &error {
+        sqlite::Error::Io(message) if message.contains(SQLITE_UNIQUE) => {
+            StoreError::Conflict(message.clone())
+        }
+        _ => StoreError::unavailable(format!("SQLite: {error:?}")),
+    }
+}
+
+fn pg_error(error: pg::Error) -> StoreError {
+    if let pg::Error::PgError(pg::PgError::QueryFailed(pg::QueryError::DbError(db))) = &error
+        && db.code == PG_UNIQUE_VIOLATION
+    {
+        return StoreError::Conflict(db.message.clone());
+    }
+    StoreError::Unavailable(anyhow::Error::new(error).context("PostgreSQL"))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_choose_the_back_end() {
+        assert_eq!(
+            Backend::from_url("").unwrap(),
+            Backend::Sqlite("default".into())
+        );
+        assert_eq!(
+            Backend::from_url("sqlite:default").unwrap(),
+            Backend::Sqlite("default".into())
+        );
+        assert_eq!(
+            Backend::from_url("sqlite://users").unwrap(),
+            Backend::Sqlite("users".into())
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@db:5432/app").unwrap(),
+            Backend::Postgres("postgres://u@db:5432/app".into())
+        );
+        assert!(Backend::from_url("mysql://db").is_err());
+    }
+
+    #[test]
+    fn placeholders_match_each_dialect() {
+        for sql in [
+            &USERS_PAGE,
+            &USER_BY_ID,
+            &INSERT_USER,
+            &IDENTITY_TAKEN,
+            &TOKEN_USED,
+        ] {
+            assert!(!sql.sqlite.contains('$'), "{}", sql.sqlite);
+            assert!(!sql.postgres.contains('?'), "{}", sql.postgres);
+        }
+    }
+
+    #[test]
+    fn unique_violations_become_conflicts() {
+        let sqlite = sqlite_error(sqlite::Error::Io(
+            "UNIQUE constraint failed: users.phone".into(),
+        ));
+        assert!(matches!(sqlite, StoreError::Conflict(_)));
+        let other = sqlite_error(sqlite::Error::Io("disk I/O error".into()));
+        assert!(matches!(other, StoreError::Unavailable(_)));
+    }
+}
