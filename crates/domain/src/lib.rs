@@ -8,6 +8,7 @@
 
 pub mod fields;
 pub mod paging;
+pub mod photo_file;
 pub mod registration;
 pub mod token;
 

@@ -188,11 +188,11 @@ impl Database {
 
     /// Applies missing migrations. The usual case (up to date) costs one query.
     async fn migrate(&self) -> Result<(), StoreError> {
-        let current = match self.query_one_int(&SCHEMA_VERSION, &[]).await {
-            Ok(version) => version,
-            // No schema_migrations table yet: a brand-new database.
-            Err(_) => 0,
-        };
+        // An error here means no schema_migrations table yet: a brand-new database.
+        let current = self
+            .query_one_int(&SCHEMA_VERSION, &[])
+            .await
+            .unwrap_or_default();
         if current >= migrations::latest() {
             return Ok(());
         }

@@ -1,0 +1,57 @@
+//! The HTTP side of `CONTRACT.md`, free of Spin: every response shape, the single mapping from
+//! errors to statuses, CORS, conditional requests, absolute URLs and multipart uploads.
+//!
+//! Components call these functions with `http` types and return [`Reply`]s, which the Spin
+//! SDK sends as they are.
+
+#![warn(missing_docs)]
+
+pub mod conditional;
+pub mod cors;
+mod error;
+pub mod multipart;
+pub mod request_url;
+pub mod wire;
+
+pub use error::ApiError;
+
+use bytes::Bytes;
+use http_body_util::Full;
+
+/// A complete response.
+pub type Reply = http::Response<Full<Bytes>>;
+
+/// A JSON response with `status`.
+pub fn json(status: http::StatusCode, body: &impl serde::Serialize) -> Reply {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => with_body(status, "application/json", bytes),
+        Err(e) => {
+            ApiError::Internal(anyhow::Error::new(e).context("serialising a response")).into_reply()
+        }
+    }
+}
+
+/// A response with `status`, a content type and a body.
+pub fn with_body(
+    status: http::StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Reply {
+    let mut reply = http::Response::new(Full::new(body.into()));
+    *reply.status_mut() = status;
+    reply.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    reply
+}
+
+/// Checks the method of a request to a known route: `allowed` (plus `OPTIONS`, which the
+/// CORS layer answers) or a 405 naming them.
+pub fn allow(method: &http::Method, allowed: &'static [http::Method]) -> Result<(), ApiError> {
+    if allowed.contains(method) {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed(allowed))
+    }
+}

@@ -1,0 +1,198 @@
+//! JSON bodies exactly as the contract shows them.
+
+use domain::FieldErrors;
+use serde::Serialize;
+use storage::{Position, UserRecord};
+use url::Url;
+
+/// `{"success": false, "message": …, "fails"?: …}`.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// Always `false`.
+    pub success: bool,
+    /// Human-readable summary.
+    pub message: String,
+    /// Failing fields, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fails: Option<FieldErrors>,
+}
+
+/// `GET /api/v1/token`.
+#[derive(Debug, Serialize)]
+pub struct TokenBody<'a> {
+    /// Always `true`.
+    pub success: bool,
+    /// The opaque token.
+    pub token: &'a str,
+}
+
+/// One position.
+#[derive(Debug, Serialize)]
+pub struct PositionJson {
+    /// Position id.
+    pub id: i64,
+    /// Position name.
+    pub name: String,
+}
+
+/// `GET /api/v1/positions`.
+#[derive(Debug, Serialize)]
+pub struct PositionsBody {
+    /// Always `true`.
+    pub success: bool,
+    /// Ordered by id.
+    pub positions: Vec<PositionJson>,
+}
+
+impl PositionsBody {
+    /// The body for `positions`.
+    pub fn new(positions: Vec<Position>) -> Self {
+        Self {
+            success: true,
+            positions: positions
+                .into_iter()
+                .map(|p| PositionJson {
+                    id: p.id,
+                    name: p.name,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A user in the list (with `registration_timestamp`).
+#[derive(Debug, Serialize)]
+pub struct ListedUser {
+    /// User id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Email as registered.
+    pub email: String,
+    /// `+380XXXXXXXXX`.
+    pub phone: String,
+    /// Position name.
+    pub position: String,
+    /// Position id.
+    pub position_id: i64,
+    /// Unix seconds.
+    pub registration_timestamp: i64,
+    /// Absolute photo URL.
+    pub photo: String,
+}
+
+/// A single user (no `registration_timestamp`).
+#[derive(Debug, Serialize)]
+pub struct SingleUser {
+    /// User id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Email as registered.
+    pub email: String,
+    /// `+380XXXXXXXXX`.
+    pub phone: String,
+    /// Position name.
+    pub position: String,
+    /// Position id.
+    pub position_id: i64,
+    /// Absolute photo URL.
+    pub photo: String,
+}
+
+/// The absolute URL of a stored photo under `base` (the request's own origin).
+pub fn photo_url(base: &Url, file: &str) -> String {
+    base.join(&format!("/images/users/{file}"))
+        .map(String::from)
+        .unwrap_or_else(|_| format!("/images/users/{file}"))
+}
+
+impl ListedUser {
+    /// The list entry for `user`.
+    pub fn new(user: UserRecord, base: &Url) -> Self {
+        Self {
+            photo: photo_url(base, &user.photo),
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            phone: user.phone,
+            position: user.position,
+            position_id: user.position_id,
+            registration_timestamp: user.registration_timestamp,
+        }
+    }
+}
+
+impl SingleUser {
+    /// The single-user entry for `user`.
+    pub fn new(user: UserRecord, base: &Url) -> Self {
+        Self {
+            photo: photo_url(base, &user.photo),
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            phone: user.phone,
+            position: user.position,
+            position_id: user.position_id,
+        }
+    }
+}
+
+/// `links` of a page.
+#[derive(Debug, Serialize)]
+pub struct Links {
+    /// Next page, `null` at the end.
+    pub next_url: Option<String>,
+    /// Previous page, `null` at the start.
+    pub prev_url: Option<String>,
+}
+
+/// `GET /api/v1/users`.
+#[derive(Debug, Serialize)]
+pub struct UsersPageBody {
+    /// Always `true`.
+    pub success: bool,
+    /// Page number.
+    pub page: u64,
+    /// Pages at the requested count.
+    pub total_pages: u64,
+    /// All users.
+    pub total_users: u64,
+    /// Users in this answer.
+    pub count: usize,
+    /// Neighbouring pages.
+    pub links: Links,
+    /// Newest first.
+    pub users: Vec<ListedUser>,
+}
+
+/// `GET /api/v1/users/{id}`.
+#[derive(Debug, Serialize)]
+pub struct UserBody {
+    /// Always `true`.
+    pub success: bool,
+    /// The user.
+    pub user: SingleUser,
+}
+
+/// `POST /api/v1/users`, `201`.
+#[derive(Debug, Serialize)]
+pub struct CreatedBody {
+    /// Always `true`.
+    pub success: bool,
+    /// The new user's id.
+    pub user_id: i64,
+    /// `New user successfully registered`.
+    pub message: &'static str,
+}
+
+/// `POST /api/v1/seed`, `201`.
+#[derive(Debug, Serialize)]
+pub struct SeededBody {
+    /// Always `true`.
+    pub success: bool,
+    /// Summary.
+    pub message: String,
+    /// Users actually created (fakes colliding with existing emails or phones are skipped).
+    pub users_created: u64,
+}
