@@ -123,8 +123,13 @@ const BEGIN_MIGRATION: Sql = Sql {
     postgres: "BEGIN",
 };
 const LOCK_MIGRATION: Sql = Sql {
-    sqlite: "SELECT 1",
+    // SQLite already holds its write lock (BEGIN IMMEDIATE); the parameter is unused.
+    sqlite: "SELECT ?1",
     postgres: "SELECT pg_advisory_xact_lock($1)",
+};
+const BEGIN: Sql = Sql {
+    sqlite: "BEGIN",
+    postgres: "BEGIN",
 };
 const COMMIT: Sql = Sql {
     sqlite: "COMMIT",
@@ -318,6 +323,21 @@ impl Database {
             .query(&INSERT_USER_IF_NEW, &user_params(user))
             .await?
             .is_empty())
+    }
+
+    /// Starts a transaction on this connection (seeding inserts many rows at once).
+    pub async fn begin(&self) -> Result<(), StoreError> {
+        self.execute(&BEGIN, &[]).await
+    }
+
+    /// Commits the transaction [`Database::begin`] started.
+    pub async fn commit(&self) -> Result<(), StoreError> {
+        self.execute(&COMMIT, &[]).await
+    }
+
+    /// Abandons the transaction [`Database::begin`] started.
+    pub async fn rollback(&self) -> Result<(), StoreError> {
+        self.execute(&ROLLBACK, &[]).await
     }
 
     async fn query_one_int(&self, sql: &Sql, params: &[Param<'_>]) -> Result<i64, StoreError> {

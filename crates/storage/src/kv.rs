@@ -14,6 +14,8 @@ pub const TOKENS: &str = "tokens";
 pub const PHOTOS: &str = "photos";
 /// Label of the store holding cached responses.
 pub const CACHE: &str = "cache";
+/// Cache key of the serialised positions answer.
+pub const POSITIONS_CACHE_KEY: &str = "positions";
 
 async fn open(label: &str) -> Result<Store, StoreError> {
     Store::open(label)
@@ -94,8 +96,26 @@ impl PhotoStore {
     }
 }
 
-/// Cached response bodies by key.
+/// Cached response bodies by key, each stamped with when it was stored so readers can
+/// decide how old is too old.
 pub struct Cache(Store);
+
+/// Bytes of the big-endian Unix-seconds stamp in front of each cached body.
+const STAMP_BYTES: usize = 8;
+
+fn stamped(now: u64, body: &[u8]) -> Vec<u8> {
+    let mut value = Vec::with_capacity(STAMP_BYTES + body.len());
+    value.extend_from_slice(&now.to_be_bytes());
+    value.extend_from_slice(body);
+    value
+}
+
+/// The body of a stamped value if it is younger than `max_age_seconds` at `now`.
+fn fresh_body(value: Vec<u8>, now: u64, max_age_seconds: u64) -> Option<Vec<u8>> {
+    let stamp: [u8; STAMP_BYTES] = value.get(..STAMP_BYTES)?.try_into().ok()?;
+    let stored_at = u64::from_be_bytes(stamp);
+    (now.saturating_sub(stored_at) < max_age_seconds).then(|| value[STAMP_BYTES..].to_vec())
+}
 
 impl Cache {
     /// Opens the `cache` store.
@@ -103,18 +123,41 @@ impl Cache {
         open(CACHE).await.map(Self)
     }
 
-    /// The cached bytes under `key`.
-    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.0.get(key).await.map_err(kv_error(CACHE))
+    /// The body cached under `key`, unless it is `max_age_seconds` old or older at `now`.
+    pub async fn get_fresh(
+        &self,
+        key: &str,
+        now: u64,
+        max_age_seconds: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self.0.get(key).await.map_err(kv_error(CACHE))?;
+        Ok(value.and_then(|v| fresh_body(v, now, max_age_seconds)))
     }
 
-    /// Caches `value` under `key`.
-    pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.0.set(key, value).await.map_err(kv_error(CACHE))
+    /// Caches `body` under `key`, stamped with `now`.
+    pub async fn set(&self, key: &str, body: &[u8], now: u64) -> Result<(), StoreError> {
+        self.0
+            .set(key, stamped(now, body))
+            .await
+            .map_err(kv_error(CACHE))
     }
 
     /// Drops the entry under `key`.
     pub async fn invalidate(&self, key: &str) -> Result<(), StoreError> {
         self.0.delete(key).await.map_err(kv_error(CACHE))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_bodies_expire_after_their_max_age() {
+        let value = stamped(1_000, b"body");
+        assert_eq!(fresh_body(value.clone(), 1_000, 60), Some(b"body".to_vec()));
+        assert_eq!(fresh_body(value.clone(), 1_059, 60), Some(b"body".to_vec()));
+        assert_eq!(fresh_body(value, 1_060, 60), None);
+        assert_eq!(fresh_body(b"short".to_vec(), 0, 60), None);
     }
 }

@@ -20,5 +20,5 @@ mod records;
 pub use cell::Cell;
 pub use database::Database;
 pub use error::StoreError;
-pub use kv::{Cache, PhotoStore, TokenStore};
+pub use kv::{Cache, POSITIONS_CACHE_KEY, PhotoStore, TokenStore};
 pub use records::{NewUser, Position, UserRecord};

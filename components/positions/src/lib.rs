@@ -1,0 +1,77 @@
+//! `GET /api/v1/positions`: CONTRACT.md, "GET /api/v1/positions".
+//!
+//! The answer is cached in the `cache` store for [`CACHE_SECONDS`], so most requests do not
+//! reach the database, and carries an ETag so HTTP caches can revalidate with `304`.
+
+use api::wire::PositionsBody;
+use api::{ApiError, Reply};
+use http::{HeaderValue, Method, StatusCode, header};
+use platform::vars;
+use spin_sdk::http::{IntoResponse, Request};
+use spin_sdk::http_service;
+use storage::{Cache, Database, POSITIONS_CACHE_KEY as CACHE_KEY};
+/// How long the stored answer is used before the database is asked again: positions
+/// rarely change, and the seed endpoint drops the entry when it adds any.
+const CACHE_SECONDS: u64 = 300;
+/// What HTTP caches are told.
+const CACHE_CONTROL: &str = "public, max-age=300";
+
+#[http_service]
+async fn handle(request: Request) -> impl IntoResponse {
+    platform::serve(request, list_positions).await
+}
+
+async fn list_positions(request: Request) -> Result<Reply, ApiError> {
+    api::allow(request.method(), &[Method::GET])?;
+    let body = positions_json().await?;
+    let etag = api::conditional::etag_for(&body);
+    let mut reply = if api::conditional::is_fresh(request.headers(), &etag) {
+        let mut reply = api::with_body(StatusCode::NOT_MODIFIED, "application/json", Vec::new());
+        reply.headers_mut().remove(header::CONTENT_TYPE);
+        reply
+    } else {
+        api::with_body(StatusCode::OK, "application/json", body)
+    };
+    let headers = reply.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    Ok(reply)
+}
+
+/// The serialised answer, from the cache when fresh. A failing cache is logged and
+/// bypassed: the database still answers.
+async fn positions_json() -> Result<Vec<u8>, ApiError> {
+    let now = platform::unix_now();
+    let cache = match Cache::open().await {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            eprintln!("positions cache unavailable: {e:#}");
+            None
+        }
+    };
+    if let Some(cache) = &cache {
+        match cache.get_fresh(CACHE_KEY, now, CACHE_SECONDS).await {
+            Ok(Some(body)) => return Ok(body),
+            Ok(None) => {}
+            Err(e) => eprintln!("positions cache read failed: {e:#}"),
+        }
+    }
+    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    let positions = db.positions().await?;
+    if positions.is_empty() {
+        return Err(ApiError::PositionsNotFound);
+    }
+    let body = serde_json::to_vec(&PositionsBody::new(positions))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    if let Some(cache) = &cache
+        && let Err(e) = cache.set(CACHE_KEY, &body, now).await
+    {
+        eprintln!("positions cache write failed: {e:#}");
+    }
+    Ok(body)
+}

@@ -1,0 +1,138 @@
+//! `POST /api/v1/seed?count=45` with `Seed-Key`: CONTRACT.md, "Seed".
+//!
+//! Creates the predefined positions if missing and `count` fake users who all share one
+//! bundled 70x70 photo. Without a configured `seed_key` the endpoint does not exist.
+
+mod fakes;
+
+use api::wire::SeededBody;
+use api::{ApiError, Reply};
+use domain::FieldErrors;
+use domain::fields::{parse_integer, present};
+use domain::photo_file::PhotoFile;
+use http::{Method, StatusCode};
+use platform::vars;
+use spin_sdk::http::{IntoResponse, Request};
+use spin_sdk::http_service;
+use storage::{Cache, Database, POSITIONS_CACHE_KEY, PhotoStore, Position};
+use subtle::ConstantTimeEq;
+
+/// Users created when `count` is not given.
+const DEFAULT_COUNT: i64 = 45;
+/// Most users one request may create.
+const MAX_COUNT: i64 = 1000;
+/// The photo every seeded user shares.
+const STANDARD_PHOTO: &[u8] = include_bytes!("../assets/standard-photo.jpeg");
+/// Fakes may collide with existing emails or phones and be skipped; a few more attempts
+/// than requested users make up for that.
+const ATTEMPTS_PER_USER: i64 = 3;
+
+/// The contract's predefined positions.
+fn predefined_positions() -> Vec<Position> {
+    [
+        (1, "Lawyer"),
+        (2, "Content manager"),
+        (3, "Security"),
+        (4, "Designer"),
+    ]
+    .into_iter()
+    .map(|(id, name)| Position {
+        id,
+        name: name.to_owned(),
+    })
+    .collect()
+}
+
+#[http_service]
+async fn handle(request: Request) -> impl IntoResponse {
+    platform::serve(request, seed).await
+}
+
+async fn seed(request: Request) -> Result<Reply, ApiError> {
+    let secret = platform::setting_or(vars::SEED_KEY, "").await;
+    if secret.is_empty() {
+        return Err(ApiError::PageNotFound);
+    }
+    api::allow(request.method(), &[Method::POST])?;
+    let given = request
+        .headers()
+        .get("seed-key")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !bool::from(given.ct_eq(secret.as_bytes())) {
+        return Err(ApiError::Forbidden);
+    }
+    let count = requested_count(request.uri().query())?;
+
+    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    let positions = predefined_positions();
+    db.ensure_positions(&positions).await?;
+    Cache::open().await?.invalidate(POSITIONS_CACHE_KEY).await?;
+
+    let photo = PhotoFile::for_content(STANDARD_PHOTO);
+    let photos = PhotoStore::open().await?;
+    if !photos.exists(photo.as_str()).await? {
+        photos.put(photo.as_str(), STANDARD_PHOTO).await?;
+    }
+
+    // One transaction: a thousand inserts commit once, and a failure leaves no half seed.
+    db.begin().await?;
+    let created = match insert_fakes(&db, count, &positions, &photo).await {
+        Ok(created) => {
+            db.commit().await?;
+            created
+        }
+        Err(e) => {
+            let _ = db.rollback().await;
+            return Err(e);
+        }
+    };
+    Ok(api::json(
+        StatusCode::CREATED,
+        &SeededBody {
+            success: true,
+            message: format!("{created} users created"),
+            users_created: created,
+        },
+    ))
+}
+
+async fn insert_fakes(
+    db: &Database,
+    count: i64,
+    positions: &[Position],
+    photo: &PhotoFile,
+) -> Result<u64, ApiError> {
+    let mut created = 0u64;
+    let now = i64::try_from(platform::unix_now()).unwrap_or(i64::MAX);
+    for _ in 0..count * ATTEMPTS_PER_USER {
+        if created >= count.unsigned_abs() {
+            break;
+        }
+        let user = fakes::user(positions, photo, now);
+        if db.insert_user_if_new(&user).await? {
+            created += 1;
+        }
+    }
+    Ok(created)
+}
+
+/// `count`: an integer from 1 to 1000, 45 when absent.
+fn requested_count(query: Option<&str>) -> Result<i64, ApiError> {
+    let raw: Option<String> = query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "count")
+            .map(|(_, v)| v.into_owned())
+    });
+    let Some(raw) = present(raw.as_deref()) else {
+        return Ok(DEFAULT_COUNT);
+    };
+    let mut errors = FieldErrors::new();
+    match parse_integer(raw) {
+        None => errors.add("count", "The count must be an integer."),
+        Some(n) if n < 1 => errors.add("count", "The count must be at least 1."),
+        Some(n) if n > MAX_COUNT => errors.add("count", "The count may not be greater than 1000."),
+        Some(n) => return Ok(n),
+    }
+    Err(ApiError::Validation(errors))
+}

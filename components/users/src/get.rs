@@ -1,0 +1,23 @@
+//! `GET /api/v1/users/{id}`.
+
+use api::wire::{SingleUser, UserBody};
+use api::{ApiError, Reply};
+use domain::fields::parse_integer;
+use http::StatusCode;
+use platform::vars;
+use spin_sdk::http::Request;
+use storage::Database;
+
+pub async fn get_user(request: &Request, id: &str) -> Result<Reply, ApiError> {
+    let id = parse_integer(id).ok_or(ApiError::InvalidUserId)?;
+    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    let user = db.user(id).await?.ok_or(ApiError::UserNotFound)?;
+    let base = api::request_url::base_url(request.headers(), request.uri());
+    Ok(api::json(
+        StatusCode::OK,
+        &UserBody {
+            success: true,
+            user: SingleUser::new(user, &base),
+        },
+    ))
+}

@@ -1,0 +1,39 @@
+//! `/api/v1/users` and `/api/v1/users/{id}`: CONTRACT.md, "GET /api/v1/users",
+//! "GET /api/v1/users/{id}" and "POST /api/v1/users".
+
+mod get;
+mod list;
+mod optimize;
+mod register;
+
+use api::{ApiError, Reply};
+use http::Method;
+use spin_sdk::http::{IntoResponse, Request};
+use spin_sdk::http_service;
+
+/// The collection's path; single users live below it.
+const USERS_PATH: &str = "/api/v1/users";
+
+#[http_service]
+async fn handle(request: Request) -> impl IntoResponse {
+    platform::serve(request, route).await
+}
+
+async fn route(request: Request) -> Result<Reply, ApiError> {
+    let path = request.uri().path().trim_end_matches('/').to_owned();
+    match path.strip_prefix(USERS_PATH) {
+        Some("") => match *request.method() {
+            Method::GET => list::list_users(request).await,
+            Method::POST => register::create_user(request).await,
+            _ => Err(ApiError::MethodNotAllowed(&[Method::GET, Method::POST])),
+        },
+        Some(rest) => match rest.strip_prefix('/') {
+            Some(id) if !id.contains('/') => {
+                api::allow(request.method(), &[Method::GET])?;
+                get::get_user(&request, id).await
+            }
+            _ => Err(ApiError::PageNotFound),
+        },
+        None => Err(ApiError::PageNotFound),
+    }
+}

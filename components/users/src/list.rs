@@ -1,0 +1,65 @@
+//! `GET /api/v1/users?page=&count=&offset=`.
+
+use api::wire::{Links, ListedUser, UsersPageBody};
+use api::{ApiError, Reply};
+use domain::paging::PageQuery;
+use http::StatusCode;
+use platform::vars;
+use spin_sdk::http::Request;
+use storage::Database;
+
+pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
+    let params: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let wanted = PageQuery {
+        page: param("page"),
+        count: param("count"),
+        offset: param("offset"),
+    }
+    .parse()?;
+
+    let base = api::request_url::base_url(request.headers(), request.uri());
+    let list_url = base
+        .join(crate::USERS_PATH)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    let total = db.count_users().await?;
+    let page = wanted
+        .locate(total, &list_url)
+        .ok_or(ApiError::PageNotFound)?;
+    let users: Vec<ListedUser> = db
+        .users_page(page.offset, page.limit)
+        .await?
+        .into_iter()
+        .map(|user| ListedUser::new(user, &base))
+        .collect();
+
+    Ok(api::json(
+        StatusCode::OK,
+        &UsersPageBody {
+            success: true,
+            page: page.page,
+            total_pages: page.total_pages,
+            total_users: page.total_users,
+            count: users.len(),
+            links: Links {
+                next_url: page.next_url,
+                prev_url: page.prev_url,
+            },
+            users,
+        },
+    ))
+}

@@ -1,0 +1,156 @@
+//! `POST /api/v1/users`: registration, checked in the contract's order (token, fields,
+//! uniqueness) and made atomic by one SQL insert.
+//!
+//! The photo is stored before the user row so a user never lacks one; if the insert loses
+//! a race, the photo is deleted again. The token's single use is the UNIQUE
+//! `users.registration_token` column, written by that same insert.
+
+use api::wire::CreatedBody;
+use api::{ApiError, Reply};
+use domain::FieldErrors;
+use domain::fields::{parse_integer, present};
+use domain::photo_file::PhotoFile;
+use domain::registration::{Registration, UNKNOWN_POSITION};
+use domain::token::{Token, TokenKey};
+use http::StatusCode;
+use http_body_util::BodyDataStream;
+use platform::vars;
+use spin_sdk::http::Request;
+use storage::{Database, NewUser, PhotoStore, StoreError, TokenStore};
+
+use crate::optimize::optimize;
+
+pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
+    let (parts, body) = request.into_parts();
+
+    // 1. Token: before reading the body, so an unauthorised upload costs nothing.
+    let token_key = valid_token(&parts.headers).await?;
+    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    if db.token_used(token_key.as_str()).await? {
+        return Err(ApiError::TokenExpired);
+    }
+
+    // 2. Fields, all reported together.
+    let header = |name: http::header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = header(http::header::CONTENT_TYPE);
+    let content_length = header(http::header::CONTENT_LENGTH).and_then(|l| l.parse().ok());
+    let stream = futures_util::TryStreamExt::map_err(BodyDataStream::new(body), |e| {
+        std::io::Error::other(format!("reading the request body: {e:?}"))
+    });
+    let upload =
+        api::multipart::read_registration(content_type.as_deref(), content_length, stream).await?;
+
+    let mut errors = FieldErrors::new();
+    let registration = upload.form.parse().map_err(|e| errors.merge(e)).ok();
+    if let Some(id) = present(upload.form.position_id.as_deref()).and_then(parse_integer)
+        && !db.position_exists(id).await?
+    {
+        errors.add("position_id", UNKNOWN_POSITION);
+    }
+    let thumbnail = upload
+        .photo
+        .and_then(|bytes| photo::thumbnail(&bytes))
+        .map_err(|e| errors.add("photo", e.message()))
+        .ok();
+    let (Some(registration), Some(thumbnail), true) = (registration, thumbnail, errors.is_empty())
+    else {
+        return Err(ApiError::Validation(errors));
+    };
+
+    // 3. Uniqueness: checked now so a duplicate costs no TinyPNG call; the insert below
+    //    checks again, atomically.
+    let email_key = registration.email.unique_key();
+    if db
+        .identity_taken(&email_key, registration.phone.as_ref())
+        .await?
+    {
+        return Err(ApiError::UserExists);
+    }
+
+    // 4. Photo, then user.
+    let jpeg = optimize(thumbnail).await;
+    let file = PhotoFile::from_random(platform::random_bytes()?);
+    let photos = PhotoStore::open().await?;
+    photos.put(file.as_str(), &jpeg).await?;
+    let user = new_user(registration, email_key, &file, &token_key);
+    let inserted = db.insert_user(&user).await;
+    let user_id = match inserted {
+        Ok(id) => id,
+        Err(error) => {
+            if let Err(e) = photos.delete(file.as_str()).await {
+                eprintln!("could not remove the photo of a failed registration: {e:#}");
+            }
+            return Err(match error {
+                // Lost a race: to this token's other use, or to the same email/phone.
+                StoreError::Conflict(_) if db.token_used(token_key.as_str()).await? => {
+                    ApiError::TokenExpired
+                }
+                StoreError::Conflict(_) => ApiError::UserExists,
+                other => other.into(),
+            });
+        }
+    };
+
+    // The token is spent in SQL already; dropping the grant only tidies the store.
+    match TokenStore::open().await {
+        Ok(tokens) => {
+            if let Err(e) = tokens.forget(&token_key).await {
+                eprintln!("could not forget a used token: {e:#}");
+            }
+        }
+        Err(e) => eprintln!("could not forget a used token: {e:#}"),
+    }
+    Ok(api::json(
+        StatusCode::CREATED,
+        &CreatedBody {
+            success: true,
+            user_id,
+            message: "New user successfully registered",
+        },
+    ))
+}
+
+/// The key of the request's token if it was issued and has not expired.
+async fn valid_token(headers: &http::HeaderMap) -> Result<TokenKey, ApiError> {
+    let raw = headers
+        .get("token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or(ApiError::TokenRequired)?;
+    let key = Token::parse(raw).ok_or(ApiError::TokenExpired)?.key();
+    let tokens = TokenStore::open().await?;
+    match tokens.grant(&key).await? {
+        Some(grant) if grant.is_valid_at(platform::unix_now()) => Ok(key),
+        Some(_) => {
+            // Expired: nobody can use it any more, so it need not be kept.
+            let _ = tokens.forget(&key).await;
+            Err(ApiError::TokenExpired)
+        }
+        None => Err(ApiError::TokenExpired),
+    }
+}
+
+fn new_user(
+    registration: Registration,
+    email_key: String,
+    photo: &PhotoFile,
+    token: &TokenKey,
+) -> NewUser {
+    NewUser {
+        name: registration.name.to_string(),
+        email: registration.email.to_string(),
+        email_key,
+        phone: registration.phone.to_string(),
+        position_id: registration.position_id.get(),
+        registration_timestamp: i64::try_from(platform::unix_now()).unwrap_or(i64::MAX),
+        photo: photo.as_str().to_owned(),
+        registration_token: Some(token.as_str().to_owned()),
+    }
+}
