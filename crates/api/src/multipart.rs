@@ -1,6 +1,12 @@
 //! Reading a registration's `multipart/form-data` body with its limits enforced while
-//! reading: the photo is kept only up to 5 MiB (the rest is drained, not stored) and the
-//! whole body stops at [`BODY_LIMIT`].
+//! reading: the photo is kept only up to 5 MiB, and nothing past [`BODY_LIMIT`] is parsed.
+//!
+//! An oversized body is read on and thrown away up to [`DRAIN_LIMIT`] before the answer,
+//! because a server that answers and closes with the upload unread makes the client's
+//! TCP stack reset the connection, and the client never sees the contract's 422.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use domain::registration::{PHOTO_MAX_BYTES, PhotoError, RegistrationForm};
@@ -8,9 +14,66 @@ use futures_util::Stream;
 
 use crate::ApiError;
 
-/// Largest body read: a maximal photo plus generous room for the text fields. Past this
-/// the upload stops and the photo counts as too large.
+/// Largest body parsed: a maximal photo plus generous room for the text fields. Past this
+/// the photo counts as too large.
 pub const BODY_LIMIT: u64 = 12 * 1024 * 1024;
+/// Largest body drained (read and discarded) so the client gets a clean answer; a body
+/// declared larger is answered at once.
+pub const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The body went past [`BODY_LIMIT`].
+#[derive(Debug)]
+struct BodyTooLarge;
+
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "request body larger than {BODY_LIMIT} bytes")
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+/// Passes chunks through up to [`BODY_LIMIT`]; past it, drains the rest (up to
+/// [`DRAIN_LIMIT`]) without keeping it and then fails with [`BodyTooLarge`].
+struct Capped<S> {
+    inner: Pin<Box<S>>,
+    seen: u64,
+    draining: bool,
+}
+
+impl<S, E> Stream for Capped<S>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            let next = match self.inner.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(next) => next,
+            };
+            match next {
+                Some(Ok(chunk)) => {
+                    self.seen += chunk.len() as u64;
+                    if !self.draining && self.seen <= BODY_LIMIT {
+                        return Poll::Ready(Some(Ok(chunk)));
+                    }
+                    self.draining = true;
+                    if self.seen > DRAIN_LIMIT {
+                        return Poll::Ready(Some(Err(std::io::Error::other(BodyTooLarge))));
+                    }
+                }
+                Some(Err(e)) => return Poll::Ready(Some(Err(std::io::Error::other(e)))),
+                None if self.draining => {
+                    return Poll::Ready(Some(Err(std::io::Error::other(BodyTooLarge))));
+                }
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+}
 
 /// A registration as uploaded.
 #[derive(Debug)]
@@ -41,15 +104,18 @@ where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
 {
-    if content_length.is_some_and(|len| len > BODY_LIMIT) {
+    if content_length.is_some_and(|len| len > DRAIN_LIMIT) {
         return Ok(Upload::empty(PhotoError::TooLarge));
     }
     let Some(boundary) = content_type.and_then(|ct| multer::parse_boundary(ct).ok()) else {
         return Ok(Upload::empty(PhotoError::Missing));
     };
-    let constraints =
-        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(BODY_LIMIT));
-    let mut multipart = multer::Multipart::with_constraints(body, boundary, constraints);
+    let body = Capped {
+        inner: Box::pin(body),
+        seen: 0,
+        draining: false,
+    };
+    let mut multipart = multer::Multipart::new(body, boundary);
 
     let mut form = RegistrationForm::default();
     let mut photo: Option<Result<Vec<u8>, PhotoError>> = None;
@@ -114,14 +180,22 @@ where
 /// Reading stopped early: too much data means the photo was too large; anything else is
 /// a malformed body.
 fn stopped(error: multer::Error, form: RegistrationForm) -> Result<Upload, ApiError> {
-    match error {
-        multer::Error::StreamSizeExceeded { .. } => Ok(Upload {
+    let too_large = match &error {
+        multer::Error::StreamReadFailed(source) => source
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| inner.is::<BodyTooLarge>()),
+        _ => false,
+    };
+    if too_large {
+        Ok(Upload {
             form,
             photo: Err(PhotoError::TooLarge),
-        }),
-        _ => Err(ApiError::MalformedBody(
+        })
+    } else {
+        Err(ApiError::MalformedBody(
             "The request body is not valid multipart/form-data.",
-        )),
+        ))
     }
 }
 
@@ -223,15 +297,43 @@ mod tests {
     }
 
     #[test]
-    fn a_declared_length_past_the_limit_is_refused_unread() {
-        let never_polled = stream::iter(Vec::<Result<Bytes, std::io::Error>>::new());
+    fn a_declared_length_past_the_drain_limit_is_refused_unread() {
+        let polled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&polled);
+        let body = stream::poll_fn(move |_| {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            std::task::Poll::Ready(None::<Result<Bytes, std::io::Error>>)
+        });
         let upload = futures_executor::block_on(read_registration(
             Some("multipart/form-data; boundary=x"),
-            Some(BODY_LIMIT + 1),
-            never_polled,
+            Some(DRAIN_LIMIT + 1),
+            body,
         ))
         .unwrap();
         assert_eq!(upload.photo, Err(PhotoError::TooLarge));
+        assert!(!polled.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[test]
+    fn an_oversized_body_is_drained_to_its_end_before_the_answer() {
+        let chunks = 20 * 16; // 20 MiB in 64 KiB chunks
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&served);
+        let mut head = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\n\r\n").into_bytes();
+        head.resize(64 * 1024, 0);
+        let body = stream::iter((0..chunks).map(move |i| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok::<_, std::io::Error>(if i == 0 {
+                Bytes::from(head.clone())
+            } else {
+                Bytes::from(vec![0u8; 64 * 1024])
+            })
+        }));
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        let upload =
+            futures_executor::block_on(read_registration(Some(&content_type), None, body)).unwrap();
+        assert_eq!(upload.photo, Err(PhotoError::TooLarge));
+        assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), chunks);
     }
 
     #[test]

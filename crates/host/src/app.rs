@@ -1,9 +1,11 @@
 //! A loaded application: the manifest, compiled components, their grants and the router.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
+use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 use wasmtime::component::{Component, Linker};
@@ -61,12 +63,49 @@ pub struct App {
     route_list: Vec<(String, String)>,
 }
 
-/// The engine: component-model async (WASI 0.3), epoch interruption for deadlines.
+/// The process's engine: component-model async (WASI 0.3) and epoch interruption for
+/// deadlines, with one thread advancing the epoch every [`EPOCH_TICK`]. Shared by every app
+/// the process loads (tests load many), so compiled components can be shared too.
 pub fn engine() -> anyhow::Result<Engine> {
+    static ENGINE: Mutex<Option<Engine>> = Mutex::new(None);
+    let mut slot = ENGINE
+        .lock()
+        .map_err(|_| anyhow::anyhow!("engine lock poisoned"))?;
+    if let Some(engine) = slot.as_ref() {
+        return Ok(engine.clone());
+    }
     let mut config = Config::new();
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
-    Engine::new(&config).map_err(anyhow::Error::from)
+    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+    let ticking = engine.clone();
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                ticking.increment_epoch();
+            }
+        })?;
+    *slot = Some(engine.clone());
+    Ok(engine)
+}
+
+/// Compiles the component at `path`, or reuses this process's earlier compilation of the
+/// same file (same length and modification time).
+fn compile(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
+    type Key = (PathBuf, u64, Option<SystemTime>);
+    static COMPILED: Mutex<BTreeMap<Key, Component>> = Mutex::new(BTreeMap::new());
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    if let Some(component) = COMPILED.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(component);
+    }
+    let component = Component::from_file(engine, path).map_err(anyhow::Error::from)?;
+    if let Ok(mut compiled) = COMPILED.lock() {
+        compiled.insert(key, component.clone());
+    }
+    Ok(component)
 }
 
 fn linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
@@ -143,8 +182,7 @@ impl App {
         let mut components = BTreeMap::new();
         for (id, decl) in &manifest.components {
             let path = manifest.root.join(&decl.source);
-            let component = Component::from_file(&engine, &path)
-                .map_err(anyhow::Error::from)
+            let component = compile(&engine, &path)
                 .with_context(|| format!("loading component `{id}` from {}", path.display()))?;
             let pre = linker
                 .instantiate_pre(&component)
@@ -212,11 +250,6 @@ impl App {
 }
 
 impl App {
-    /// The engine, for the epoch ticker.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// (component, route) pairs for the start-up banner, in manifest order.
     pub fn routes(&self) -> Vec<(String, String)> {
         self.route_list.clone()

@@ -15,11 +15,9 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use anyhow::Context as _;
 
-use crate::app::{App, EPOCH_TICK, Settings};
+use crate::app::{App, Settings};
 use crate::guest::{self, HostResponse};
 use crate::routes::RouteMatch;
 use crate::state::full_body;
@@ -30,7 +28,6 @@ pub struct Running {
     app: Arc<App>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
-    ticker: EpochTicker,
 }
 
 impl Running {
@@ -49,9 +46,7 @@ impl Running {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let result = (&mut self.server).await?;
-        self.ticker.stop();
-        result
+        (&mut self.server).await?
     }
 
     /// Serves until `signal` resolves, then shuts down gracefully.
@@ -68,7 +63,6 @@ pub async fn start(settings: Settings, listen: SocketAddr) -> anyhow::Result<Run
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
-    let ticker = EpochTicker::start(app.engine().clone());
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(serve(Arc::clone(&app), listener, async {
         let _ = stopped.await;
@@ -78,35 +72,7 @@ pub async fn start(settings: Settings, listen: SocketAddr) -> anyhow::Result<Run
         app,
         stop: Some(stop),
         server,
-        ticker,
     })
-}
-
-/// Advances the engine's epoch every [`EPOCH_TICK`] so deadlines are checked.
-struct EpochTicker(Arc<AtomicBool>);
-
-impl EpochTicker {
-    fn start(engine: wasmtime::Engine) -> Self {
-        let stopped = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stopped);
-        std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                engine.increment_epoch();
-            }
-        });
-        Self(stopped)
-    }
-
-    fn stop(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests in flight finish.

@@ -125,7 +125,8 @@ const BEGIN_MIGRATION: Sql = Sql {
 const LOCK_MIGRATION: Sql = Sql {
     // SQLite already holds its write lock (BEGIN IMMEDIATE); the parameter is unused.
     sqlite: "SELECT ?1",
-    postgres: "SELECT pg_advisory_xact_lock($1)",
+    // pg_advisory_xact_lock returns `void`, which has no row value: select a constant.
+    postgres: "SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked",
 };
 const BEGIN: Sql = Sql {
     sqlite: "BEGIN",
@@ -191,7 +192,9 @@ impl Database {
         Ok(db)
     }
 
-    /// Applies missing migrations. The usual case (up to date) costs one query.
+    /// Applies missing migrations. The usual case (up to date) costs one query; otherwise
+    /// everything happens in one transaction under a lock, so concurrent first requests
+    /// migrate once and a failed migration leaves nothing behind.
     async fn migrate(&self) -> Result<(), StoreError> {
         // An error here means no schema_migrations table yet: a brand-new database.
         let current = self
@@ -201,11 +204,9 @@ impl Database {
         if current >= migrations::latest() {
             return Ok(());
         }
-        self.execute(&CREATE_SCHEMA_MIGRATIONS, &[]).await?;
         self.execute(&BEGIN_MIGRATION, &[]).await?;
-        let result = self.apply_pending().await;
-        match result {
-            Ok(()) => self.execute(&COMMIT, &[]).await.map(drop),
+        match self.apply_pending().await {
+            Ok(()) => self.execute(&COMMIT, &[]).await,
             Err(e) => {
                 let _ = self.execute(&ROLLBACK, &[]).await;
                 Err(e)
@@ -216,7 +217,9 @@ impl Database {
     async fn apply_pending(&self) -> Result<(), StoreError> {
         self.query(&LOCK_MIGRATION, &[Param::Int(PG_MIGRATION_LOCK)])
             .await?;
-        // Read again under the lock: another instance may have just finished.
+        // Under the lock: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe to race.
+        self.execute(&CREATE_SCHEMA_MIGRATIONS, &[]).await?;
+        // Read again: another instance may have just finished.
         let current = self.query_one_int(&SCHEMA_VERSION, &[]).await?;
         for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
             let script = match self.conn {

@@ -1,0 +1,17 @@
+//! The API end to end: the real `.wasm` components from `spin.toml` on the repository's
+//! host, over HTTP, each test on SQLite and again on PostgreSQL (`name::sqlite`,
+//! `name::postgres`). One module per capability of CONTRACT.md.
+
+mod helpers;
+
+mod cors;
+mod errors;
+mod photos;
+mod positions;
+mod registration;
+mod registration_races;
+mod seed;
+mod tinify;
+mod tokens;
+mod users_list;
+mod users_single;

@@ -1,0 +1,44 @@
+//! CONTRACT.md, "Photos: GET /images/users/{file}".
+
+use serde_json::json;
+
+use crate::e2e_test;
+use crate::helpers::{Registration, spawn_app};
+
+e2e_test! {
+    async fn a_photo_is_served_as_an_immutable_jpeg_with_a_strong_etag(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let (_, created) = app.register(&Registration::valid(1)).await;
+        let (_, user) = app.get_json(&format!("/api/v1/users/{}", created["user_id"])).await;
+        let url = user["user"]["photo"].as_str().unwrap().to_owned();
+
+        let response = app.client.get(&url).send().await.unwrap();
+        let headers = response.headers().clone();
+        let etag = headers["etag"].to_str().unwrap().to_owned();
+        let again = app.client.get(&url).header("If-None-Match", &etag).send().await.unwrap();
+
+        assert_eq!(response.status(), 200);
+        assert_eq!(headers["content-type"], "image/jpeg");
+        assert!(etag.starts_with('"') && !etag.starts_with("W/"), "{etag}");
+        let cache_control = headers["cache-control"].to_str().unwrap();
+        assert!(cache_control.contains("immutable") && cache_control.contains("max-age=31536000"));
+        assert_eq!(headers["access-control-allow-origin"], "*");
+        assert!(url.rsplit('/').next().unwrap().ends_with(".jpeg"));
+        assert!(!url.contains("user1"), "the file name carries no personal data");
+        assert_eq!(again.status(), 304);
+    }
+}
+
+e2e_test! {
+    async fn an_unknown_photo_is_404(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let missing = format!("/images/users/{}.jpeg", "0".repeat(32));
+
+        let unknown = app.get_json(&missing).await;
+        let malformed = app.get_json("/images/users/..%2Fspin.toml").await;
+
+        let not_found = json!({"success": false, "message": "Photo not found"});
+        assert_eq!(unknown, (404, not_found.clone()));
+        assert_eq!(malformed, (404, not_found));
+    }
+}
