@@ -39,6 +39,9 @@ struct Up {
     /// Set a variable, overriding the environment and the manifest default. May be repeated.
     #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = parse_variable)]
     variables: Vec<(String, String)>,
+    /// Run each component's `[component.<id>.build]` commands first, like `spin build --up`.
+    #[arg(long)]
+    build: bool,
     /// Spin runtime configuration (key_value_store and sqlite_database tables).
     #[arg(long = "runtime-config-file")]
     runtime_config_file: Option<PathBuf>,
@@ -81,6 +84,9 @@ async fn run(up: Up) -> anyhow::Result<()> {
     } else {
         up.from
     };
+    if up.build {
+        build(&manifest)?;
+    }
     let sqlite_statements = up
         .sqlite
         .iter()
@@ -108,6 +114,30 @@ async fn run(up: Up) -> anyhow::Result<()> {
         println!("  {component}: http://{addr}{route}");
     }
     running.run_until(shutdown_signal()).await
+}
+
+/// Runs the manifest's build commands, as `spin build` does.
+fn build(manifest: &std::path::Path) -> anyhow::Result<()> {
+    let manifest = spin_host::manifest::Manifest::load(manifest)?;
+    for (id, component) in &manifest.components {
+        let Some(build) = &component.build else { continue };
+        let dir = match &build.workdir {
+            Some(workdir) => manifest.root.join(workdir),
+            None => manifest.root.clone(),
+        };
+        for command in &build.commands {
+            eprintln!("Building component {id} with `{command}`");
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .current_dir(&dir)
+                .status()
+                .with_context(|| format!("running `{command}`"))?;
+            anyhow::ensure!(status.success(), "building component `{id}` failed: `{command}` exited with {status}");
+        }
+    }
+    eprintln!("Finished building all Spin components");
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -64,6 +64,17 @@ pub struct ComponentDecl {
     pub variables: BTreeMap<String, String>,
     /// Environment variables visible to the guest through `wasi:cli/environment`.
     pub environment: BTreeMap<String, String>,
+    /// `[component.<id>.build]`, run by `up --build` as `spin build` would.
+    pub build: Option<BuildDecl>,
+}
+
+/// How to build one component.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BuildDecl {
+    /// Shell commands, run in order.
+    pub commands: Vec<String>,
+    /// Directory to run them in, relative to the manifest (default: the manifest's).
+    pub workdir: Option<PathBuf>,
 }
 
 // ---- wire format -------------------------------------------------------------------------
@@ -160,14 +171,21 @@ enum RawSource {
     Remote(toml::Table),
 }
 
-/// `spin build` settings: read so that a manifest carrying them loads, but not acted on.
+/// `spin build` settings; `watch` is for `spin watch` and only accepted.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 struct RawBuild {
-    command: toml::Value,
-    workdir: Option<String>,
+    command: RawCommand,
+    workdir: Option<PathBuf>,
+    #[allow(dead_code, reason = "accepted for `spin watch`; this host does not watch")]
     watch: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawCommand {
+    One(String),
+    Many(Vec<String>),
 }
 
 impl Manifest {
@@ -298,7 +316,14 @@ fn component(id: &str, raw: RawComponent) -> anyhow::Result<ComponentDecl> {
     if raw.dependencies.is_some() || raw.dependencies_inherit_configuration.is_some() {
         return Err(unsupported("dependencies"));
     }
-    let _ = (raw.description, raw.build, raw.tool);
+    let _ = (raw.description, raw.tool);
+    let build = raw.build.map(|b| BuildDecl {
+        commands: match b.command {
+            RawCommand::One(command) => vec![command],
+            RawCommand::Many(commands) => commands,
+        },
+        workdir: b.workdir,
+    });
     let source = match raw.source {
         RawSource::Path(path) => path,
         RawSource::Remote(_) => return Err(unsupported("source = { url, digest }")),
@@ -324,6 +349,7 @@ fn component(id: &str, raw: RawComponent) -> anyhow::Result<ComponentDecl> {
         sqlite_databases: raw.sqlite_databases,
         variables: raw.variables,
         environment: raw.environment,
+        build,
     })
 }
 
@@ -392,6 +418,7 @@ mod tests {
         assert_eq!(api.key_value_stores, vec!["default"]);
         assert_eq!(api.variables["key"], "{{ api_key }}");
         assert_eq!(api.environment["RUST_LOG"], "info");
+        assert_eq!(api.build.as_ref().unwrap().commands, vec!["cargo build"]);
     }
 
     #[test]

@@ -111,3 +111,37 @@ e2e_test! {
         assert_eq!(body["positions"].as_array().unwrap().len(), 4);
     }
 }
+
+e2e_test! {
+    async fn the_command_line_seeder_fills_a_running_deployment_in_batches(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let address = app.address.clone();
+        let mut reported = Vec::new();
+
+        let created = tokio::task::spawn_blocking(move || {
+            let result = seed_cli::seed(&address, SEED_KEY, 25, 10, |done| reported.push(done));
+            (result, reported)
+        })
+        .await
+        .unwrap();
+
+        let (result, reported) = created;
+        assert_eq!(result.unwrap(), 25);
+        assert_eq!(reported, vec![10, 20, 25]);
+        assert_eq!(app.total_users().await, 25);
+    }
+}
+
+e2e_test! {
+    async fn the_command_line_seeder_reports_a_wrong_key(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let address = app.address.clone();
+
+        let result = tokio::task::spawn_blocking(move || seed_cli::seed(&address, "wrong", 5, 5, |_| {}))
+            .await
+            .unwrap();
+
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("403") && error.contains("Forbidden"), "{error}");
+    }
+}
