@@ -120,7 +120,9 @@ async fn run(up: Up) -> anyhow::Result<()> {
 fn build(manifest: &std::path::Path) -> anyhow::Result<()> {
     let manifest = spin_host::manifest::Manifest::load(manifest)?;
     for (id, component) in &manifest.components {
-        let Some(build) = &component.build else { continue };
+        let Some(build) = &component.build else {
+            continue;
+        };
         let dir = match &build.workdir {
             Some(workdir) => manifest.root.join(workdir),
             None => manifest.root.clone(),
@@ -133,7 +135,10 @@ fn build(manifest: &std::path::Path) -> anyhow::Result<()> {
                 .current_dir(&dir)
                 .status()
                 .with_context(|| format!("running `{command}`"))?;
-            anyhow::ensure!(status.success(), "building component `{id}` failed: `{command}` exited with {status}");
+            anyhow::ensure!(
+                status.success(),
+                "building component `{id}` failed: `{command}` exited with {status}"
+            );
         }
     }
     eprintln!("Finished building all Spin components");

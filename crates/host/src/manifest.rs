@@ -177,7 +177,10 @@ enum RawSource {
 struct RawBuild {
     command: RawCommand,
     workdir: Option<PathBuf>,
-    #[allow(dead_code, reason = "accepted for `spin watch`; this host does not watch")]
+    #[allow(
+        dead_code,
+        reason = "accepted for `spin watch`; this host does not watch"
+    )]
     watch: Option<Vec<String>>,
 }
 

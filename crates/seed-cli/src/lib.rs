@@ -11,7 +11,13 @@ pub const MAX_BATCH: u64 = 1000;
 /// Creates `total` users at `base_url` (e.g. `https://app.example.com`) with `key`, `batch`
 /// per request; calls `progress` with the running total after each request. Returns how
 /// many were created.
-pub fn seed(base_url: &str, key: &str, total: u64, batch: u64, mut progress: impl FnMut(u64)) -> anyhow::Result<u64> {
+pub fn seed(
+    base_url: &str,
+    key: &str,
+    total: u64,
+    batch: u64,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<u64> {
     if batch == 0 || batch > MAX_BATCH {
         bail!("batch must be between 1 and {MAX_BATCH}");
     }

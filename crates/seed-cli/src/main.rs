@@ -4,7 +4,10 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
-#[command(version, about = "Fills a running usersbypage deployment with fake users")]
+#[command(
+    version,
+    about = "Fills a running usersbypage deployment with fake users"
+)]
 struct Args {
     /// The deployment's origin.
     #[arg(long, default_value = "http://127.0.0.1:3000")]
@@ -22,10 +25,12 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let bar = ProgressBar::new(args.count).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} users [{elapsed_precise}, {per_sec}]")?,
-    );
-    let created = seed_cli::seed(&args.url, &args.key, args.count, args.batch, |done| bar.set_position(done))?;
+    let bar = ProgressBar::new(args.count).with_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} users [{elapsed_precise}, {per_sec}]",
+    )?);
+    let created = seed_cli::seed(&args.url, &args.key, args.count, args.batch, |done| {
+        bar.set_position(done)
+    })?;
     bar.finish();
     println!("{created} users created at {}", args.url);
     Ok(())

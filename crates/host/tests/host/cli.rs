@@ -121,14 +121,24 @@ mod reqwest {
 #[test]
 fn up_build_runs_each_components_build_commands_first() {
     let dir = tempfile::TempDir::new().unwrap();
-    std::fs::write(dir.path().join("runtime-config.toml"), crate::support::RUNTIME_CONFIG).unwrap();
+    std::fs::write(
+        dir.path().join("runtime-config.toml"),
+        crate::support::RUNTIME_CONFIG,
+    )
+    .unwrap();
     let manifest = MANIFEST.replace(
         "[component.bare]",
         "[component.bare.build]\ncommand = [\"touch first.marker\", \"touch second.marker\"]\n\n[component.bare]",
     );
     let path = write_manifest(dir.path(), &manifest);
     let mut child = host()
-        .args(["up", "--build", "--listen", "127.0.0.1:0", "--runtime-config-file"])
+        .args([
+            "up",
+            "--build",
+            "--listen",
+            "127.0.0.1:0",
+            "--runtime-config-file",
+        ])
         .arg(dir.path().join("runtime-config.toml"))
         .arg("-f")
         .arg(&path)
@@ -137,7 +147,9 @@ fn up_build_runs_each_components_build_commands_first() {
         .spawn()
         .unwrap();
     let mut banner = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -149,12 +161,22 @@ fn up_build_runs_each_components_build_commands_first() {
 #[test]
 fn a_failing_build_stops_start_up() {
     let dir = tempfile::TempDir::new().unwrap();
-    let manifest = MANIFEST.replace("[component.bare]", "[component.bare.build]\ncommand = \"exit 3\"\n\n[component.bare]");
+    let manifest = MANIFEST.replace(
+        "[component.bare]",
+        "[component.bare.build]\ncommand = \"exit 3\"\n\n[component.bare]",
+    );
     let path = write_manifest(dir.path(), &manifest);
 
-    let output = host().args(["up", "--build", "-f"]).arg(&path).output().unwrap();
+    let output = host()
+        .args(["up", "--build", "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
 
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(stderr.contains("building component `bare` failed"), "{stderr}");
+    assert!(
+        stderr.contains("building component `bare` failed"),
+        "{stderr}"
+    );
 }
