@@ -31,14 +31,18 @@ async fn get_photo(request: Request) -> Result<Reply, ApiError> {
     let file = PhotoFile::parse(name).ok_or(ApiError::PhotoNotFound)?;
     let etag = format!("\"{}\"", file.as_str().trim_end_matches(".jpeg"));
 
+    let photos = PhotoStore::open().await?;
     if api::conditional::is_fresh(request.headers(), &etag) {
+        // Revalidation needs no bytes, but the photo must still exist.
+        if !photos.exists(file.as_str()).await? {
+            return Err(ApiError::PhotoNotFound);
+        }
         let mut reply = api::with_body(StatusCode::NOT_MODIFIED, "image/jpeg", Vec::new());
         reply.headers_mut().remove(header::CONTENT_TYPE);
         set_caching(&mut reply, &etag);
         return Ok(reply);
     }
-    let jpeg = PhotoStore::open()
-        .await?
+    let jpeg = photos
         .get(file.as_str())
         .await?
         .ok_or(ApiError::PhotoNotFound)?;

@@ -6,9 +6,10 @@ use platform::vars;
 use tinify::{ApiKey, SpinTransport, TinifyClient};
 use url::Url;
 
-/// The smaller of TinyPNG's version and `jpeg`. Without an API key, or when TinyPNG fails,
-/// answers something that is not a sound 70x70 JPEG, or times out, `jpeg` is kept and the
-/// reason logged: a registration never waits on or fails for the optimiser.
+/// TinyPNG's version of `jpeg`. Without an API key, or when TinyPNG fails, answers
+/// something that is not a sound 70x70 JPEG, or times out, `jpeg` itself is kept and the
+/// reason logged: a registration never fails for the optimiser, and waits for it at most
+/// the configured timeout per call.
 pub async fn optimize(jpeg: Vec<u8>) -> Vec<u8> {
     let key = platform::setting_or(vars::TINIFY_API_KEY, "").await;
     if key.trim().is_empty() {

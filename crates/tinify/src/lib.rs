@@ -117,7 +117,7 @@ impl<T: Transport> TinifyClient<T> {
         }
     }
 
-    /// Optimises `jpeg` and returns the smaller JPEG.
+    /// Optimises `jpeg` and returns TinyPNG's output (checked to be a JPEG).
     pub async fn shrink(&self, jpeg: &[u8]) -> Result<Vec<u8>, TinifyError> {
         let shrink_url = self
             .base_url

@@ -36,9 +36,13 @@ e2e_test! {
 
         let unknown = app.get_json(&missing).await;
         let malformed = app.get_json("/images/users/..%2Fspin.toml").await;
+        let etag = format!("\"{}\"", "0".repeat(32));
+        let revalidated = app.client.get(app.url(&missing)).header("If-None-Match", etag).send().await.unwrap();
+        let revalidated = crate::helpers::json(revalidated).await;
 
         let not_found = json!({"success": false, "message": "Photo not found"});
         assert_eq!(unknown, (404, not_found.clone()));
-        assert_eq!(malformed, (404, not_found));
+        assert_eq!(malformed, (404, not_found.clone()));
+        assert_eq!(revalidated, (404, not_found), "no 304 for a photo that does not exist");
     }
 }
