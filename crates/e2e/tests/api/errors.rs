@@ -9,7 +9,7 @@ e2e_test! {
     async fn an_unknown_route_is_the_contracts_404(backend: Backend) {
         let app = spawn_app(backend).await;
 
-        for path in ["/", "/api/v1/nope", "/api", "/api/v1/users/1/extra", "/api/v1/usersx"] {
+        for path in ["/nope", "/api/v1/nope", "/api", "/api/v1/users/1/extra", "/api/v1/usersx", "/index.htm"] {
             let result = app.get_json(path).await;
 
             assert_eq!(result, (404, json!({"success": false, "message": "Page not found"})), "{path}");

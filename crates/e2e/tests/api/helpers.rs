@@ -69,7 +69,7 @@ fn build_components() {
             "wasm32-wasip2",
             "--release",
         ]);
-        for component in ["token", "positions", "users", "photos", "seed", "fallback"] {
+        for component in ["token", "positions", "users", "photos", "seed", "site"] {
             cargo.args(["--package", component]);
         }
         let status = cargo

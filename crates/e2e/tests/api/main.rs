@@ -11,6 +11,7 @@ mod positions;
 mod registration;
 mod registration_races;
 mod seed;
+mod site;
 mod tinify;
 mod tokens;
 mod users_list;
