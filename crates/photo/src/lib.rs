@@ -107,6 +107,9 @@ pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
     Ok(out)
 }
 
+#[cfg(feature = "samples")]
+pub mod samples;
+
 fn decoder(bytes: &[u8]) -> Decoder<Cursor<&[u8]>> {
     let mut decoder = Decoder::new(Cursor::new(bytes));
     decoder.set_max_decoding_buffer_size(MAX_DECODING_BUFFER);

@@ -1,0 +1,104 @@
+//! `usersbypage-bench`: the benchmark suite, printed as one table. Run it through
+//! `scripts/bench` (which builds everything in release mode and installs `wrk`).
+//!
+//! - Load: each endpoint under `wrk` on the app with 10,000 users, and a hello-world
+//!   component on the same host as the baseline.
+//! - Scale: the users page at the first, a middle and the last page with 1,000,000 users,
+//!   on SQLite and on PostgreSQL.
+//! - Photo pipeline: a ~5 MB 4000x3000 JPEG and a decompression-bomb header, natively
+//!   (criterion's estimate, peak RSS of a process doing only that) and inside a component.
+//! - Sizes of the `.wasm` components and the host's time from start to first 200.
+//!
+//! `--smoke` runs everything on tiny data for a few seconds, to keep the suite working in CI.
+
+mod host;
+mod load;
+mod photo_bench;
+mod report;
+mod scale;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(about = "Load, scale, photo-pipeline and size figures for usersbypage")]
+struct Args {
+    /// Seconds, tiny data: check that the suite works, not what it measures.
+    #[arg(long)]
+    smoke: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// (internal) Run the photo pipeline once on a file and print this process's peak RSS.
+    PhotoPeakRss { file: PathBuf },
+}
+
+/// How big and how long each part runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub users: u32,
+    pub scale_users: u64,
+    pub wrk_duration: Duration,
+    pub connections: u32,
+    pub threads: u32,
+    pub photo_side: (u32, u32),
+    pub probe_runs: usize,
+}
+
+impl Plan {
+    fn full() -> Self {
+        Self {
+            users: 10_000,
+            scale_users: 1_000_000,
+            wrk_duration: Duration::from_secs(10),
+            connections: 16,
+            threads: 2,
+            photo_side: (4000, 3000),
+            probe_runs: 20,
+        }
+    }
+
+    fn smoke() -> Self {
+        Self {
+            users: 50,
+            scale_users: 1_000,
+            wrk_duration: Duration::from_secs(1),
+            connections: 2,
+            threads: 1,
+            photo_side: (400, 300),
+            probe_runs: 2,
+        }
+    }
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if let Some(Command::PhotoPeakRss { file }) = args.command {
+        return photo_bench::peak_rss_child(&file);
+    }
+    let plan = if args.smoke {
+        Plan::smoke()
+    } else {
+        Plan::full()
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let work = workspace_root().join("target/bench");
+    std::fs::create_dir_all(&work)?;
+
+    let mut report = report::Report::new(plan, args.smoke);
+    report.sizes = report::component_sizes(&workspace_root())?;
+    load::run(&runtime, &plan, &work, &mut report)?;
+    scale::run(&runtime, &plan, &work, &mut report)?;
+    photo_bench::run(&plan, &work, &mut report)?;
+    println!("{}", report.render());
+    Ok(())
+}

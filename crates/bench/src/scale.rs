@@ -1,0 +1,147 @@
+//! Scale: the users page at the first, a middle and the last page with `plan.scale_users`
+//! users loaded straight into the database, on SQLite and on PostgreSQL.
+
+use std::path::Path;
+
+use anyhow::Context;
+use storage::migrations::{self, MIGRATIONS};
+
+use crate::host::Host;
+use crate::load::{fresh_dir, write_runtime_config, wrk};
+use crate::report::{Report, ScaleRow};
+use crate::{Plan, workspace_root};
+
+/// Users per page in the scale runs (the demo site's page size).
+const COUNT: u64 = 6;
+/// The schema the PostgreSQL run uses in database `test`.
+const PG_SCHEMA: &str = "bench_scale";
+const PG_ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    plan: &Plan,
+    work: &Path,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let n = plan.scale_users;
+    let photo = format!("{}.jpeg", "0".repeat(32));
+
+    // SQLite: the default database file under the state dir, as the host would create it.
+    let state = fresh_dir(&work.join("scale-sqlite"))?;
+    let db = rusqlite::Connection::open(state.join("sqlite_db.db"))?;
+    db.pragma_update(None, "journal_mode", "WAL")?;
+    migrate_sqlite(&db)?;
+    db.execute(
+        "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?1)
+         INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo)
+         SELECT 'User ' || i, 'user' || i || '@example.com', 'user' || i || '@example.com',
+                printf('+380%09d', i), i % 4 + 1, 1700000000 + i, ?2 FROM seq",
+        rusqlite::params![n, photo],
+    )?;
+    drop(db);
+    let runtime_config = write_runtime_config(&state)?;
+    let host = Host::start(
+        &workspace_root().join("spin.toml"),
+        &state,
+        Some(&runtime_config),
+        &[],
+        "/api/v1/positions",
+    )?;
+    measure(plan, &host, "SQLite", n, report)?;
+    drop(host);
+
+    // PostgreSQL: a schema of its own in database `test`.
+    runtime.block_on(load_postgres(n, &photo))?;
+    let state = fresh_dir(&work.join("scale-postgres"))?;
+    let runtime_config = write_runtime_config(&state)?;
+    let url =
+        format!("postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{PG_SCHEMA}");
+    let host = Host::start(
+        &workspace_root().join("spin.toml"),
+        &state,
+        Some(&runtime_config),
+        &[("database_url", url)],
+        "/api/v1/positions",
+    )?;
+    measure(plan, &host, "PostgreSQL", n, report)?;
+    Ok(())
+}
+
+fn measure(
+    plan: &Plan,
+    host: &Host,
+    backend: &str,
+    users: u64,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let last = users.div_ceil(COUNT);
+    for (label, page) in [("first", 1), ("middle", last.div_ceil(2)), ("last", last)] {
+        let url = format!("{}/api/v1/users?page={page}&count={COUNT}", host.base);
+        let stats = wrk(
+            plan,
+            &url,
+            None,
+            Path::new("/dev/null"),
+            Path::new("/dev/null"),
+        )
+        .with_context(|| format!("{backend} {label} page"))?;
+        report.scale.push(ScaleRow {
+            backend: backend.to_owned(),
+            page: format!("{label} (page {page})"),
+            stats,
+        });
+    }
+    Ok(())
+}
+
+fn migrate_sqlite(db: &rusqlite::Connection) -> anyhow::Result<()> {
+    db.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )?;
+    for m in MIGRATIONS {
+        for statement in migrations::statements(m.sqlite) {
+            db.execute_batch(&statement)?;
+        }
+        db.execute(
+            "INSERT INTO schema_migrations VALUES (?1, ?2, 0)",
+            rusqlite::params![m.version, m.name],
+        )?;
+    }
+    Ok(())
+}
+
+async fn load_postgres(n: u64, photo: &str) -> anyhow::Result<()> {
+    let (client, connection) = tokio_postgres::connect(PG_ADMIN, tokio_postgres::NoTls)
+        .await
+        .context("PostgreSQL at 127.0.0.1:5432, database test")?;
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE; CREATE SCHEMA {PG_SCHEMA}; SET search_path TO {PG_SCHEMA};
+             CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);"
+        ))
+        .await?;
+    for m in MIGRATIONS {
+        for statement in migrations::statements(m.postgres) {
+            client.batch_execute(&statement).await?;
+        }
+        client
+            .execute(
+                "INSERT INTO schema_migrations VALUES ($1, $2, 0)",
+                &[&m.version, &m.name],
+            )
+            .await?;
+    }
+    let n = i64::try_from(n)?;
+    client
+        .execute(
+            "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo)
+             SELECT 'User ' || i, 'user' || i || '@example.com', 'user' || i || '@example.com',
+                    '+380' || lpad(i::text, 9, '0'), i % 4 + 1, 1700000000 + i, $2
+             FROM generate_series(1, $1::bigint) AS i",
+            &[&n, &photo],
+        )
+        .await?;
+    client.batch_execute("ANALYZE users").await?;
+    Ok(())
+}

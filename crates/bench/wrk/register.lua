@@ -1,0 +1,41 @@
+-- POST /api/v1/users with a real JPEG: every request uses its own token (from the file in
+-- BENCH_TOKENS, one per line) and its own email and phone.
+local boundary = "usersbypage-bench-boundary"
+local photo, tokens = nil, {}
+local threads, counter = 0, 0
+
+setup = function(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+
+init = function(args)
+  local f = assert(io.open(os.getenv("BENCH_PHOTO"), "rb"))
+  photo = f:read("*all")
+  f:close()
+  for line in io.lines(os.getenv("BENCH_TOKENS")) do
+    tokens[#tokens + 1] = line
+  end
+  nthreads = tonumber(os.getenv("BENCH_THREADS"))
+end
+
+local function part(name, value)
+  return "--" .. boundary .. '\r\nContent-Disposition: form-data; name="' .. name .. '"\r\n\r\n'
+    .. value .. "\r\n"
+end
+
+request = function()
+  counter = counter + 1
+  local n = tid + (counter - 1) * nthreads
+  local token = tokens[(n % #tokens) + 1]
+  local body = part("name", "Bench User " .. n)
+    .. part("email", string.format("bench-%d-%d@example.com", tid, counter))
+    .. part("phone", string.format("+38099%07d", n))
+    .. part("position_id", tostring(n % 4 + 1))
+    .. "--" .. boundary .. '\r\nContent-Disposition: form-data; name="photo"; filename="photo.jpg"\r\n'
+    .. "Content-Type: image/jpeg\r\n\r\n" .. photo .. "\r\n--" .. boundary .. "--\r\n"
+  return wrk.format("POST", "/api/v1/users", {
+    ["Token"] = token,
+    ["Content-Type"] = "multipart/form-data; boundary=" .. boundary,
+  }, body)
+end

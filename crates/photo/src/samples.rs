@@ -1,0 +1,41 @@
+//! Sample images for benchmarks: deterministic, so every run measures the same bytes.
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{Rgb, RgbImage};
+
+/// A camera-like JPEG: `width` x `height` of smooth gradients with sensor-like noise, at a
+/// quality that makes a 4000x3000 image weigh about 5 MB (the contract's upper limit).
+pub fn camera_like(width: u32, height: u32, quality: u8) -> Vec<u8> {
+    // xorshift: a fixed, dependency-free noise source; the numbers only need to look random
+    // to the JPEG encoder.
+    let mut state: u32 = 0x9E37_79B9;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (state >> 24) as i32 - 128
+    };
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        let base = [
+            (x * 255 / width.max(1)) as i32,
+            (y * 255 / height.max(1)) as i32,
+            ((x + y) * 127 / (width + height).max(1)) as i32 + 64,
+        ];
+        Rgb(base.map(|c| (c + noise() / 3).clamp(0, 255) as u8))
+    });
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&image)
+        .unwrap_or_else(|e| unreachable!("encoding to memory cannot fail: {e}"));
+    out
+}
+
+/// A small real JPEG whose header claims `side` x `side` pixels.
+pub fn bomb_header(side: u16) -> Vec<u8> {
+    let mut bytes = camera_like(100, 100, 90);
+    if let Some(sof) = bytes.windows(2).position(|w| w == [0xFF, 0xC0]) {
+        bytes[sof + 5..sof + 7].copy_from_slice(&side.to_be_bytes());
+        bytes[sof + 7..sof + 9].copy_from_slice(&side.to_be_bytes());
+    }
+    bytes
+}
