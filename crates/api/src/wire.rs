@@ -60,28 +60,7 @@ impl PositionsBody {
     }
 }
 
-/// A user in the list (with `registration_timestamp`).
-#[derive(Debug, Serialize)]
-pub struct ListedUser {
-    /// User id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Email as registered.
-    pub email: String,
-    /// `+380XXXXXXXXX`.
-    pub phone: String,
-    /// Position name.
-    pub position: String,
-    /// Position id.
-    pub position_id: i64,
-    /// Unix seconds.
-    pub registration_timestamp: i64,
-    /// Absolute photo URL.
-    pub photo: String,
-}
-
-/// A single user (no `registration_timestamp`).
+/// A single user (`GET /api/v1/users/{id}`: no `registration_timestamp`).
 #[derive(Debug, Serialize)]
 pub struct SingleUser {
     /// User id.
@@ -100,27 +79,21 @@ pub struct SingleUser {
     pub photo: String,
 }
 
+/// A user in the list: the single-user fields and when they registered.
+#[derive(Debug, Serialize)]
+pub struct ListedUser {
+    /// The user.
+    #[serde(flatten)]
+    pub user: SingleUser,
+    /// Unix seconds.
+    pub registration_timestamp: i64,
+}
+
 /// The absolute URL of a stored photo under `base` (the request's own origin).
 pub fn photo_url(base: &Url, file: &str) -> String {
     base.join(&format!("/images/users/{file}"))
         .map(String::from)
         .unwrap_or_else(|_| format!("/images/users/{file}"))
-}
-
-impl ListedUser {
-    /// The list entry for `user`.
-    pub fn new(user: UserRecord, base: &Url) -> Self {
-        Self {
-            photo: photo_url(base, &user.photo),
-            id: user.id,
-            name: user.name,
-            email: user.email,
-            phone: user.phone,
-            position: user.position,
-            position_id: user.position_id,
-            registration_timestamp: user.registration_timestamp,
-        }
-    }
 }
 
 impl SingleUser {
@@ -134,6 +107,17 @@ impl SingleUser {
             phone: user.phone,
             position: user.position,
             position_id: user.position_id,
+        }
+    }
+}
+
+impl ListedUser {
+    /// The list entry for `user`.
+    pub fn new(user: UserRecord, base: &Url) -> Self {
+        let registration_timestamp = user.registration_timestamp;
+        Self {
+            user: SingleUser::new(user, base),
+            registration_timestamp,
         }
     }
 }

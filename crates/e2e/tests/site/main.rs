@@ -144,6 +144,45 @@ fn photo_file(app: &TestApp) -> String {
     path.to_str().unwrap().to_owned()
 }
 
+/// Opens the site and waits until the form's positions have loaded.
+async fn open_form(app: &TestApp, name: &'static str) -> Browser {
+    let browser = Browser::open(name, 1280, 900).await;
+    browser.client.goto(&app.url("/")).await.unwrap();
+    browser
+        .wait_until(
+            "return document.querySelectorAll('input[name=position_id]').length === 4",
+            "positions",
+        )
+        .await;
+    browser
+}
+
+/// Types a registration into the form and chooses a real JPEG.
+async fn fill_form(browser: &Browser, app: &TestApp, name: &str, email: &str, phone: &str) {
+    fill(browser, "name", name).await;
+    fill(browser, "email", email).await;
+    fill(browser, "phone", phone).await;
+    browser
+        .client
+        .find(Locator::Id("photo"))
+        .await
+        .unwrap()
+        .send_keys(&photo_file(app))
+        .await
+        .unwrap();
+}
+
+async fn submit(browser: &Browser) {
+    browser
+        .client
+        .find(Locator::Id("submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_loads_newest_first_and_pages_to_the_end() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -190,21 +229,19 @@ async fn the_list_loads_newest_first_and_pages_to_the_end() {
 async fn a_registration_with_a_real_jpeg_puts_the_user_first_with_a_70px_photo() {
     let app = spawn_app(Backend::Sqlite).await;
     app.seed(3).await;
-    let mut browser = Browser::open("register", 1280, 900).await;
-    browser.client.goto(&app.url("/")).await.unwrap();
+    let mut browser = open_form(&app, "register").await;
     browser
         .wait_until(&format!("{CARDS} === 3"), "the list")
         .await;
-    browser
-        .wait_until(
-            "return document.querySelectorAll('input[name=position_id]').length === 4",
-            "positions",
-        )
-        .await;
 
-    fill(&browser, "name", "Olena Browser").await;
-    fill(&browser, "email", "olena.browser@example.com").await;
-    fill(&browser, "phone", "+380671234567").await;
+    fill_form(
+        &browser,
+        &app,
+        "Olena Browser",
+        "olena.browser@example.com",
+        "+380671234567",
+    )
+    .await;
     browser
         .client
         .find(Locator::Css("input[name=position_id][value='3']"))
@@ -214,28 +251,13 @@ async fn a_registration_with_a_real_jpeg_puts_the_user_first_with_a_70px_photo()
         .await
         .unwrap();
     browser
-        .client
-        .find(Locator::Id("photo"))
-        .await
-        .unwrap()
-        .send_keys(&photo_file(&app))
-        .await
-        .unwrap();
-    browser
         .wait_until(
             "return !document.querySelector('#photo-preview').hidden",
             "the preview",
         )
         .await;
     browser.screenshot("filled").await;
-    browser
-        .client
-        .find(Locator::Id("submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(&browser).await;
 
     browser
         .wait_until(
@@ -266,35 +288,18 @@ async fn a_registration_with_a_real_jpeg_puts_the_user_first_with_a_70px_photo()
 async fn the_servers_messages_are_shown_by_their_fields() {
     let app = spawn_app(Backend::Sqlite).await;
     app.register(&Registration::valid(1)).await;
-    let mut browser = Browser::open("invalid", 1280, 900).await;
-    browser.client.goto(&app.url("/")).await.unwrap();
-    browser
-        .wait_until(
-            "return document.querySelectorAll('input[name=position_id]').length === 4",
-            "positions",
-        )
-        .await;
+    let mut browser = open_form(&app, "invalid").await;
 
     // Each passes the page's own checks; only the server can refuse them.
-    fill(&browser, "name", "Taken Phone").await;
-    fill(&browser, "email", "two..dots@example.com").await;
-    fill(&browser, "phone", "+380500000001").await;
-    browser
-        .client
-        .find(Locator::Id("photo"))
-        .await
-        .unwrap()
-        .send_keys(&photo_file(&app))
-        .await
-        .unwrap();
-    browser
-        .client
-        .find(Locator::Id("submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_form(
+        &browser,
+        &app,
+        "Taken Phone",
+        "two..dots@example.com",
+        "+380500000001",
+    )
+    .await;
+    submit(&browser).await;
 
     browser
         .wait_until(
@@ -312,14 +317,7 @@ async fn the_servers_messages_are_shown_by_their_fields() {
     );
 
     fill(&browser, "email", "fresh@example.com").await;
-    browser
-        .client
-        .find(Locator::Id("submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(&browser).await;
     browser
         .wait_until("return document.querySelector('#form-status').textContent === 'User with this phone or email already exist'", "the 409")
         .await;
