@@ -74,10 +74,13 @@ pub fn engine() -> anyhow::Result<Engine> {
     if let Some(engine) = slot.as_ref() {
         return Ok(engine.clone());
     }
-    let mut config = Config::new();
-    config.wasm_component_model_async(true);
-    config.epoch_interruption(true);
-    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+    let engine = match Engine::new(&config(true)) {
+        Ok(engine) => engine,
+        Err(e) => {
+            tracing::warn!("pooling allocator unavailable ({e}); allocating instances on demand");
+            Engine::new(&config(false)).map_err(anyhow::Error::from)?
+        }
+    };
     let ticking = engine.clone();
     std::thread::Builder::new()
         .name("epoch-ticker".into())
@@ -89,6 +92,31 @@ pub fn engine() -> anyhow::Result<Engine> {
         })?;
     *slot = Some(engine.clone());
     Ok(engine)
+}
+
+/// Most instances alive at once (each request has its own); past this a request fails.
+const MAX_LIVE_INSTANCES: u32 = 1000;
+/// Address space reserved per linear memory slot; `--max-instance-memory` is enforced
+/// below this by each store's limiter.
+const MEMORY_SLOT_BYTES: usize = 1 << 30;
+
+fn config(pooling: bool) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model_async(true);
+    config.epoch_interruption(true);
+    if pooling {
+        // As in Spin: instance memories, tables and stacks come from pre-reserved slots,
+        // so a request's instantiation costs no mmap/munmap (and no TLB shootdowns).
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_component_instances(MAX_LIVE_INSTANCES)
+            .total_core_instances(MAX_LIVE_INSTANCES * 2)
+            .total_memories(MAX_LIVE_INSTANCES)
+            .total_tables(MAX_LIVE_INSTANCES * 2)
+            .total_stacks(MAX_LIVE_INSTANCES)
+            .max_memory_size(MEMORY_SLOT_BYTES);
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
 }
 
 /// Compiles the component at `path`, or reuses this process's earlier compilation of the

@@ -68,10 +68,17 @@ pub fn add_to_linker<T: Send + 'static>(
     Ok(())
 }
 
-/// Runs blocking database work off the async executor.
+/// Runs blocking database work without stalling other requests. On a multi-threaded
+/// runtime the work stays on this thread (`block_in_place` hands the thread's other tasks
+/// to another worker), which saves a thread hand-off per query; a single-threaded runtime
+/// (as in some tests) gets a blocking-pool thread instead.
 async fn blocking<R: Send + 'static>(
     work: impl FnOnce() -> R + Send + 'static,
 ) -> wasmtime::Result<R> {
+    let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
+    if matches!(flavor, Ok(tokio::runtime::RuntimeFlavor::MultiThread)) {
+        return Ok(tokio::task::block_in_place(work));
+    }
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| wasmtime::format_err!("database task failed: {e}"))

@@ -1,7 +1,9 @@
 //! `spin:sqlite/sqlite@3.1.0`: both the blocking and the async calls, on local SQLite files.
 //!
-//! Like Spin, every `open` gets its own connection, so a transaction begun by one request is
-//! never seen by another; concurrent writers wait on SQLite's lock (busy timeout 5 s).
+//! Like Spin, every `open` gets a connection of its own, so a transaction begun by one
+//! request is never seen by another; concurrent writers wait on SQLite's lock (busy timeout
+//! 5 s). Closed connections with no transaction open are kept for the next `open`, with their
+//! prepared-statement cache, instead of reopening the file each request.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -20,11 +22,15 @@ use crate::runtime_config::Location;
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Idle connections kept per database.
+const MAX_IDLE_CONNECTIONS: usize = 32;
+
 /// One named database.
 pub struct Database {
     target: Target,
     /// Keeps a shared in-memory database alive while the host runs.
     _anchor: Option<Mutex<Connection>>,
+    idle: Mutex<Vec<Connection>>,
 }
 
 enum Target {
@@ -33,8 +39,31 @@ enum Target {
     SharedMemory(String),
 }
 
+/// A connection lent to one guest `open`; returned to its database when dropped.
+pub struct Pooled {
+    conn: Option<Connection>,
+    db: Arc<Database>,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("taken only on drop"))
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.db.release(conn);
+        }
+    }
+}
+
 /// The guest's handle to an open connection.
-pub struct ConnectionHandle(Arc<Mutex<Connection>>);
+pub struct ConnectionHandle(Arc<Mutex<Pooled>>);
 
 impl Database {
     /// Prepares database `name` at `location` (creating the file's directory).
@@ -47,6 +76,7 @@ impl Database {
                 let db = Self {
                     target: Target::File(path.clone()),
                     _anchor: None,
+                    idle: Mutex::default(),
                 };
                 // WAL lets readers run beside the single writer; it is a property of the file.
                 db.connect()?.pragma_update(None, "journal_mode", "WAL")?;
@@ -62,14 +92,39 @@ impl Database {
                 Self {
                     target,
                     _anchor: Some(Mutex::new(anchor)),
+                    idle: Mutex::default(),
                 }
             }
         })
     }
 
-    /// A new connection, as each guest `open` gets.
+    /// A new connection (for start-up scripts).
     pub fn connect(&self) -> rusqlite::Result<Connection> {
         connect(&self.target)
+    }
+
+    /// A connection for one guest `open`: an idle one if any, else a new one.
+    fn lend(self: &Arc<Self>) -> rusqlite::Result<Pooled> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.connect()?,
+        };
+        Ok(Pooled {
+            conn: Some(conn),
+            db: Arc::clone(self),
+        })
+    }
+
+    /// Takes a connection back unless a transaction is still open on it (dropping it
+    /// rolls that back).
+    fn release(&self, conn: Connection) {
+        if conn.is_autocommit()
+            && let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE_CONNECTIONS
+        {
+            idle.push(conn);
+        }
     }
 }
 
@@ -90,7 +145,7 @@ fn open(
     let Some(db) = view.grants.sqlite.get(database) else {
         return Ok(Err(Error::AccessDenied));
     };
-    match db.connect() {
+    match db.lend() {
         Ok(conn) => Ok(Ok(view
             .table
             .push(ConnectionHandle(Arc::new(Mutex::new(conn))))?)),
@@ -101,13 +156,13 @@ fn open(
 fn connection(
     view: &mut SpinView<'_>,
     handle: &Resource<ConnectionHandle>,
-) -> wasmtime::Result<Arc<Mutex<Connection>>> {
+) -> wasmtime::Result<Arc<Mutex<Pooled>>> {
     Ok(Arc::clone(&view.table.get(handle)?.0))
 }
 
 /// Runs one statement and collects its rows, as Spin's `execute` does.
 fn execute(
-    conn: &Mutex<Connection>,
+    conn: &Mutex<Pooled>,
     statement: &str,
     parameters: Vec<Value>,
 ) -> Result<QueryResult, Error> {
@@ -154,11 +209,11 @@ fn from_sql(value: ValueRef<'_>) -> Value {
     }
 }
 
-fn last_insert_rowid(conn: &Mutex<Connection>) -> i64 {
+fn last_insert_rowid(conn: &Mutex<Pooled>) -> i64 {
     conn.lock().map(|c| c.last_insert_rowid()).unwrap_or(0)
 }
 
-fn changes(conn: &Mutex<Connection>) -> u64 {
+fn changes(conn: &Mutex<Pooled>) -> u64 {
     conn.lock().map(|c| c.changes()).unwrap_or(0)
 }
 

@@ -254,3 +254,14 @@ async fn postgres_addresses_outside_allowed_hosts_are_refused() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_transaction_left_open_by_one_request_is_not_inherited_by_the_next() {
+    let app = TestApp::start().await;
+
+    app.json("/all/sqlite-sync?db=default&sql=BEGIN").await;
+    let commit = app.json("/all/sqlite-sync?db=default&sql=COMMIT").await;
+
+    let error = commit["error"].as_str().unwrap_or_default();
+    assert!(error.contains("no transaction is active"), "{commit}");
+}
