@@ -53,8 +53,11 @@ impl Host {
         let started = Instant::now();
         let mut child = command.spawn().context("starting spin-host")?;
         let stdout = child.stdout.take().context("host stdout")?;
+        let mut reader = BufReader::new(stdout);
         let mut banner = String::new();
-        BufReader::new(stdout).read_line(&mut banner)?;
+        reader.read_line(&mut banner)?;
+        // Keep reading (and discarding) so the host never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let base = banner
             .trim()
             .strip_prefix("Serving ")

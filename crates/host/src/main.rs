@@ -1,5 +1,6 @@
 //! `spin-host up`: serve a Spin application the way `spin up` does.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -108,11 +109,15 @@ async fn run(up: Up) -> anyhow::Result<()> {
     };
     let running = spin_host::server::start(settings, up.listen).await?;
     let addr = running.addr();
-    println!("Serving http://{addr}");
-    println!("Available Routes:");
+    // The banner is for people and scripts; a closed stdout must not stop the server.
+    let mut banner = format!("Serving http://{addr}\nAvailable Routes:\n");
     for (component, route) in running.app().routes() {
-        println!("  {component}: http://{addr}{route}");
+        banner.push_str(&format!("  {component}: http://{addr}{route}\n"));
     }
+    let mut stdout = std::io::stdout();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
     running.run_until(shutdown_signal()).await
 }
 

@@ -60,9 +60,10 @@ const POSITION_EXISTS: Sql = Sql {
     sqlite: "SELECT 1 FROM positions WHERE id = ?1",
     postgres: "SELECT 1 FROM positions WHERE id = $1",
 };
+// Kept by triggers (migration 0002), so the list does not count a million rows each time.
 const COUNT_USERS: Sql = Sql {
-    sqlite: "SELECT COUNT(*) FROM users",
-    postgres: "SELECT COUNT(*) FROM users",
+    sqlite: "SELECT total FROM users_total WHERE id = 1",
+    postgres: "SELECT total FROM users_total WHERE id = 1",
 };
 // The inner query walks only the `users_newest_first` index to skip `offset` rows, so deep
 // pages do not drag every skipped row through the join.

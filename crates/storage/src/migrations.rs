@@ -25,7 +25,10 @@ macro_rules! migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_positions_and_users")];
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_positions_and_users"),
+    migration!(2, "0002_users_total"),
+];
 
 /// The version a fully migrated database records.
 pub fn latest() -> i64 {
