@@ -1,5 +1,6 @@
 -- The number of users, kept by triggers: COUNT(*) walks a whole index (about 10 ms at a
--- million users on every list request); this is one row.
+-- million users on every list request); this is one row. (SQLite has no statement-level
+-- triggers; its row triggers update the row in place, which stays cheap in bulk.)
 CREATE TABLE users_total (
     id    INTEGER PRIMARY KEY CHECK (id = 1),
     total INTEGER NOT NULL

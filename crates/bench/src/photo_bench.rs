@@ -12,16 +12,12 @@ use crate::load::fresh_dir;
 use crate::report::{PhotoRow, Report};
 use crate::{Plan, workspace_root};
 
-/// The contract's upper limit for an upload.
-const MAX_UPLOAD: usize = 5 * 1024 * 1024;
+use domain::registration::PHOTO_MAX_BYTES as MAX_UPLOAD;
 
 pub fn run(plan: &Plan, work: &Path, report: &mut Report) -> anyhow::Result<()> {
     let (w, h) = plan.photo_side;
     // The highest quality that stays within the upload limit: about 5 MB at 4000x3000.
-    let camera = (85..=98)
-        .rev()
-        .map(|q| photo::samples::camera_like(w, h, q))
-        .find(|bytes| bytes.len() <= MAX_UPLOAD)
+    let camera = photo::samples::camera_like_within(w, h, MAX_UPLOAD)
         .context("no quality fits the upload limit")?;
     let camera_file = work.join("camera.jpeg");
     std::fs::write(&camera_file, &camera)?;

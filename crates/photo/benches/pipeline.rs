@@ -5,7 +5,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 fn pipeline(c: &mut Criterion) {
-    let camera = photo::samples::camera_like(4000, 3000, 97);
+    let camera =
+        photo::samples::camera_like_within(4000, 3000, domain::registration::PHOTO_MAX_BYTES)
+            .expect("a 4000x3000 JPEG within the upload limit");
     let bomb = photo::samples::bomb_header(60_000);
     let mut group = c.benchmark_group("photo");
     group.sample_size(20);

@@ -21,13 +21,22 @@ pub fn camera_like(width: u32, height: u32, quality: u8) -> Vec<u8> {
             (y * 255 / height.max(1)) as i32,
             ((x + y) * 127 / (width + height).max(1)) as i32 + 64,
         ];
-        Rgb(base.map(|c| (c + noise() / 3).clamp(0, 255) as u8))
+        Rgb(base.map(|c| (c + noise() / 8).clamp(0, 255) as u8))
     });
     let mut out = Vec::new();
     JpegEncoder::new_with_quality(&mut out, quality)
         .encode_image(&image)
         .unwrap_or_else(|e| unreachable!("encoding to memory cannot fail: {e}"));
     out
+}
+
+/// The camera-like JPEG at the highest quality that still fits in `max_bytes` (the
+/// benchmarks use the contract's 5 MiB limit: about 5 MB at 4000x3000).
+pub fn camera_like_within(width: u32, height: u32, max_bytes: usize) -> Option<Vec<u8>> {
+    (70..=98)
+        .rev()
+        .map(|quality| camera_like(width, height, quality))
+        .find(|bytes| bytes.len() <= max_bytes)
 }
 
 /// A small real JPEG whose header claims `side` x `side` pixels.
