@@ -65,17 +65,17 @@ const COUNT_USERS: Sql = Sql {
     sqlite: "SELECT total FROM users_total WHERE id = 1",
     postgres: "SELECT total FROM users_total WHERE id = 1",
 };
-// The inner query walks only the `users_newest_first` index to skip `offset` rows, so deep
-// pages do not drag every skipped row through the join.
+// The derived table walks only the `users_newest_first` index to skip `offset` rows; the
+// page's few ids are then joined to their rows, so skipped rows are never read.
 const USERS_PAGE: Sql = Sql {
-    sqlite: user_select!(
-        "WHERE u.id IN (SELECT id FROM users ORDER BY registration_timestamp DESC, id DESC LIMIT ?1 OFFSET ?2) \
-         ORDER BY u.registration_timestamp DESC, u.id DESC"
-    ),
-    postgres: user_select!(
-        "WHERE u.id IN (SELECT id FROM users ORDER BY registration_timestamp DESC, id DESC LIMIT $1 OFFSET $2) \
-         ORDER BY u.registration_timestamp DESC, u.id DESC"
-    ),
+    sqlite: "SELECT u.id, u.name, u.email, u.phone, u.position_id, p.name, u.registration_timestamp, u.photo \
+             FROM (SELECT id FROM users ORDER BY registration_timestamp DESC, id DESC LIMIT ?1 OFFSET ?2) AS page \
+             JOIN users u ON u.id = page.id JOIN positions p ON p.id = u.position_id \
+             ORDER BY u.registration_timestamp DESC, u.id DESC",
+    postgres: "SELECT u.id, u.name, u.email, u.phone, u.position_id, p.name, u.registration_timestamp, u.photo \
+               FROM (SELECT id FROM users ORDER BY registration_timestamp DESC, id DESC LIMIT $1 OFFSET $2) AS page \
+               JOIN users u ON u.id = page.id JOIN positions p ON p.id = u.position_id \
+               ORDER BY u.registration_timestamp DESC, u.id DESC",
 };
 const USER_BY_ID: Sql = Sql {
     sqlite: user_select!("WHERE u.id = ?1"),
