@@ -196,8 +196,10 @@ impl Manifest {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading manifest {}", path.display()))?;
+        // `spin.toml` alone has an empty parent, which is no directory to run builds in.
         let root = path
             .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         Self::parse(&text, root).with_context(|| format!("in manifest {}", path.display()))

@@ -130,18 +130,17 @@ fn up_build_runs_each_components_build_commands_first() {
         "[component.bare]",
         "[component.bare.build]\ncommand = [\"touch first.marker\", \"touch second.marker\"]\n\n[component.bare]",
     );
-    let path = write_manifest(dir.path(), &manifest);
+    write_manifest(dir.path(), &manifest);
+    // Relative paths from the app's directory, as in the README's start command.
     let mut child = host()
+        .current_dir(dir.path())
+        .args(["up", "--build", "--listen", "127.0.0.1:0"])
         .args([
-            "up",
-            "--build",
-            "--listen",
-            "127.0.0.1:0",
             "--runtime-config-file",
+            "runtime-config.toml",
+            "-f",
+            "spin.toml",
         ])
-        .arg(dir.path().join("runtime-config.toml"))
-        .arg("-f")
-        .arg(&path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
