@@ -10,10 +10,13 @@ use std::time::SystemTime;
 use anyhow::{Context, bail};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
+use wasmtime_wasi_http::handler::ProxyHandler;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+use crate::instances::{Counters, InstanceStats, Instances};
 use crate::manifest::Manifest;
 use crate::outbound::OutboundPolicy;
+use crate::reuse::InstanceReuse;
 use crate::routes::Router;
 use crate::runtime_config::RuntimeConfig;
 use crate::spin_apis::key_value::KvStore;
@@ -39,27 +42,31 @@ pub struct Settings {
     pub variables: BTreeMap<String, String>,
     /// `--sqlite` statements for the default database, in order.
     pub sqlite_statements: Vec<String>,
-    /// Longest a request may run (guest code and waiting alike).
-    pub request_timeout: Duration,
+    /// How instances are reused across requests (Spin's flags and defaults).
+    pub reuse: InstanceReuse,
     /// Linear memory one instance may grow to.
     pub max_instance_memory: usize,
 }
 
-/// One compiled component and what it may use.
+/// One compiled component, served by its instances.
 pub struct LoadedComponent {
     /// The component id from the manifest.
     pub id: String,
-    pub(crate) pre: ServicePre<HostState>,
-    pub(crate) grants: Arc<ComponentGrants>,
-    pub(crate) environment: Vec<(String, String)>,
+    pub(crate) handler: ProxyHandler<Instances>,
+    stats: Arc<Counters>,
+}
+
+impl LoadedComponent {
+    /// What this component's instances have done so far.
+    pub fn stats(&self) -> InstanceStats {
+        self.stats.snapshot()
+    }
 }
 
 /// Everything needed to serve requests.
 pub struct App {
-    pub(crate) engine: Engine,
     pub(crate) router: Router,
     pub(crate) components: BTreeMap<String, Arc<LoadedComponent>>,
-    pub(crate) settings: Settings,
     route_list: Vec<(String, String)>,
 }
 
@@ -245,17 +252,27 @@ impl App {
                 outbound: OutboundPolicy::new(&outbound_patterns)
                     .with_context(|| format!("component `{id}`: allowed_outbound_hosts"))?,
             };
+            let stats = Arc::new(Counters::default());
+            let instances = Instances {
+                component: id.clone(),
+                engine: engine.clone(),
+                pre,
+                grants: Arc::new(grants),
+                environment: decl
+                    .environment
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                max_instance_memory: settings.max_instance_memory,
+                reuse: settings.reuse,
+                stats: Arc::clone(&stats),
+            };
             components.insert(
                 id.clone(),
                 Arc::new(LoadedComponent {
                     id: id.clone(),
-                    pre,
-                    grants: Arc::new(grants),
-                    environment: decl
-                        .environment
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
+                    handler: ProxyHandler::new(instances),
+                    stats,
                 }),
             );
         }
@@ -268,16 +285,19 @@ impl App {
             .filter_map(|t| Some((t.component.clone(), t.route.clone()?)))
             .collect();
         Ok(Self {
-            engine,
             router,
             components,
-            settings,
             route_list,
         })
     }
 }
 
 impl App {
+    /// The component `id`, if the manifest declares it.
+    pub fn component(&self, id: &str) -> Option<&LoadedComponent> {
+        self.components.get(id).map(Arc::as_ref)
+    }
+
     /// (component, route) pairs for the start-up banner, in manifest order.
     pub fn routes(&self) -> Vec<(String, String)> {
         self.route_list.clone()

@@ -6,12 +6,15 @@
 //! it differs from Spin.
 
 pub mod app;
-mod guest;
+mod instances;
 pub mod manifest;
 pub mod outbound;
+pub mod reuse;
 pub mod routes;
 pub mod runtime_config;
 pub mod server;
 mod spin_apis;
 mod state;
 pub mod variables;
+
+pub use instances::InstanceStats;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use spin_host::app::Settings;
+use spin_host::reuse::{self, InstanceReuse, Range};
 
 #[derive(Parser)]
 #[command(
@@ -49,9 +50,20 @@ struct Up {
     /// Directory for the default stores (default: `.spin` next to the manifest).
     #[arg(long = "state-dir")]
     state_dir: Option<PathBuf>,
-    /// Longest a request may run before its instance is stopped, in seconds.
-    #[arg(long = "request-timeout", default_value_t = 30)]
-    request_timeout_secs: u64,
+    /// Most requests one instance serves before it is dropped (Spin's flag: a number or a
+    /// range `a..b`, picked per instance). 1 gives every request a fresh instance.
+    #[arg(long, value_parser = reuse::parse_count_range, default_value = "128")]
+    max_instance_reuse_count: Range<usize>,
+    /// Most requests one instance serves at once (Spin's flag; a number or a range).
+    #[arg(long, value_parser = reuse::parse_count_range, default_value = "16")]
+    max_instance_concurrent_reuse_count: Range<usize>,
+    /// How long a request may take to produce its response before its instance is dropped
+    /// (Spin's flag: `30`, `30s`, `500ms`, or a range); none by default, as in Spin.
+    #[arg(long, value_parser = reuse::parse_duration_range)]
+    request_timeout: Option<Range<Duration>>,
+    /// How long an idle instance is kept for the next request (Spin's flag).
+    #[arg(long, value_parser = reuse::parse_duration_range, default_value = "1s")]
+    idle_instance_timeout: Range<Duration>,
     /// Linear memory one instance may use, in MiB.
     #[arg(long = "max-instance-memory", default_value_t = 256)]
     max_instance_memory_mib: usize,
@@ -104,7 +116,12 @@ async fn run(up: Up) -> anyhow::Result<()> {
         runtime_config: up.runtime_config_file,
         variables: up.variables.into_iter().collect(),
         sqlite_statements,
-        request_timeout: Duration::from_secs(up.request_timeout_secs),
+        reuse: InstanceReuse {
+            max_instance_reuse_count: up.max_instance_reuse_count,
+            max_instance_concurrent_reuse_count: up.max_instance_concurrent_reuse_count,
+            request_timeout: up.request_timeout,
+            idle_instance_timeout: up.idle_instance_timeout,
+        },
         max_instance_memory: up.max_instance_memory_mib << 20,
     };
     let running = spin_host::server::start(settings, up.listen).await?;

@@ -1,5 +1,10 @@
-//! The HTTP/1.1 front door: routing, Spin's request headers, one log line per request, and
-//! graceful shutdown.
+//! The HTTP front door, as Spin's HTTP trigger has it: HTTP/1.1 and HTTP/2 (prior knowledge)
+//! on plain TCP with the operating system's socket defaults, routing, Spin's request
+//! headers, one log line per request, and graceful shutdown.
+//!
+//! The socket is left as Spin leaves it, Nagle's algorithm on (no `TCP_NODELAY`): a response
+//! whose body reaches the socket after its head then waits for the client's delayed ACK, in
+//! production and here alike, so the app's tests and benchmark see what production pays.
 //!
 //! [`start`] is what `spin-host up` runs; tests call it directly to serve an application
 //! in-process on a free port.
@@ -10,17 +15,23 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::{HeaderValue, Request, StatusCode};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use wasmtime_wasi_http::WasiBody;
+use wasmtime_wasi_http::handler::{ExpirationError, TrapOrPanicError};
 
 use anyhow::Context as _;
 
 use crate::app::{App, Settings};
-use crate::guest::{self, HostResponse};
 use crate::routes::RouteMatch;
 use crate::state::full_body;
+
+/// A response as the host serves it.
+type HostResponse = http::Response<WasiBody>;
 
 /// A running application.
 pub struct Running {
@@ -83,7 +94,6 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let graceful = GracefulShutdown::new();
-    let builder = hyper::server::conn::http1::Builder::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, client) = tokio::select! {
@@ -96,16 +106,17 @@ async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let _ = stream.set_nodelay(true);
+        // No `set_nodelay`: Spin does not set it either (see the module comment).
         let app = Arc::clone(&app);
         let service = hyper::service::service_fn(move |req| {
             let app = Arc::clone(&app);
             async move { Ok::<_, Infallible>(respond(app, req, client, local).await) }
         });
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!("connection from {client}: {e}");
             }
         });
@@ -128,12 +139,21 @@ async fn respond(
     let (component, response) = match route {
         None => ("-".to_owned(), plain(StatusCode::NOT_FOUND, "Not Found")),
         Some(route) => {
-            let component = Arc::clone(&app.components[&route.component]);
             add_spin_headers(&mut req, &route, client, local);
-            let response = match guest::handle(Arc::clone(&app), component, req).await {
+            let request =
+                req.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+            let handler = &app.components[&route.component].handler;
+            let response = match handler.handle((), request).await {
                 Ok(response) => response,
                 Err(error) => {
-                    tracing::error!(component = %route.component, "{error:#}");
+                    let cause = if error.is::<TrapOrPanicError>() {
+                        "its instance trapped"
+                    } else if error.is::<ExpirationError>() {
+                        "it timed out"
+                    } else {
+                        "it failed"
+                    };
+                    tracing::error!(component = %route.component, "request failed because {cause}: {error:?}");
                     plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
                 }
             };

@@ -4,14 +4,15 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{
     Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks,
     WasiHttpView,
 };
 
+use crate::instances::Counters;
 use crate::spin_apis::{ComponentGrants, SpinView};
 
 /// Store data for one request.
@@ -21,7 +22,38 @@ pub struct HostState {
     pub(crate) http: WasiHttpCtx,
     pub(crate) hooks: OutboundHttp,
     pub(crate) grants: Arc<ComponentGrants>,
+    pub(crate) limits: InstanceLimits,
+}
+
+/// The instance's memory limit (`--max-instance-memory`), recording how far its linear
+/// memory has grown: memory an instance keeps across reused requests shows up here.
+pub struct InstanceLimits {
     pub(crate) limits: StoreLimits,
+    pub(crate) stats: Arc<Counters>,
+}
+
+impl ResourceLimiter for InstanceLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.stats.record_memory(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
 }
 
 impl WasiView for HostState {

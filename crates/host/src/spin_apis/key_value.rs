@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::spin::key_value::key_value::{Error, Host, HostStore, HostStoreWithStore};
-use super::{SpinApis, SpinView, blocking};
+use super::{SpinApis, SpinView, in_place};
 use crate::runtime_config::Location;
 
 /// One labelled store. Several labels may share a file; rows are keyed by label.
@@ -45,13 +45,13 @@ impl KvStore {
         })
     }
 
-    /// Runs `work` on the store's connection on a blocking thread.
+    /// Runs `work` on the store's connection, blocking in place as Spin's store does.
     async fn run<R: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce(&Connection, &str) -> rusqlite::Result<R> + Send + 'static,
     ) -> wasmtime::Result<Result<R, Error>> {
         let store = Arc::clone(self);
-        blocking(move || {
+        in_place(move || {
             let conn = store
                 .conn
                 .lock()

@@ -68,18 +68,27 @@ pub fn add_to_linker<T: Send + 'static>(
     Ok(())
 }
 
-/// Runs blocking database work without stalling other requests. On a multi-threaded
-/// runtime the work stays on this thread (`block_in_place` hands the thread's other tasks
-/// to another worker), which saves a thread hand-off per query; a single-threaded runtime
-/// (as in some tests) gets a blocking-pool thread instead.
-async fn blocking<R: Send + 'static>(
+/// Runs blocking work on this worker thread, the way Spin's key-value store and its
+/// environment-variables provider do (`block_in_place`): the thread's other tasks move to
+/// another worker while the work runs. Spin's timing depends on this (for the rest of the
+/// task's poll the thread has no scheduler core, so tasks it wakes are picked up by other
+/// threads), so the host does the same. A single-threaded runtime (some tests) cannot
+/// block in place and uses a blocking-pool thread.
+async fn in_place<R: Send + 'static>(
     work: impl FnOnce() -> R + Send + 'static,
 ) -> wasmtime::Result<R> {
     let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
     if matches!(flavor, Ok(tokio::runtime::RuntimeFlavor::MultiThread)) {
         return Ok(tokio::task::block_in_place(work));
     }
+    on_blocking_pool(work).await
+}
+
+/// Runs blocking work on tokio's blocking pool, as Spin's SQLite does (`spawn_blocking`).
+async fn on_blocking_pool<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> wasmtime::Result<R> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| wasmtime::format_err!("database task failed: {e}"))
+        .map_err(|e| wasmtime::format_err!("blocking task failed: {e}"))
 }

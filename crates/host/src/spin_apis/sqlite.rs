@@ -16,7 +16,7 @@ use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 use super::spin::sqlite::sqlite::{
     Error, Host, HostConnection, HostConnectionWithStore, QueryResult, RowResult, Value,
 };
-use super::{SpinApis, SpinView, blocking};
+use super::{SpinApis, SpinView, on_blocking_pool};
 use crate::runtime_config::Location;
 
 /// How long a statement waits for another connection's write lock before failing.
@@ -232,7 +232,7 @@ impl HostConnection for SpinView<'_> {
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
         let conn = connection(self, &handle)?;
-        blocking(move || execute(&conn, &statement, parameters)).await
+        on_blocking_pool(move || execute(&conn, &statement, parameters)).await
     }
 
     async fn last_insert_rowid(
@@ -278,7 +278,7 @@ impl<T: Send> HostConnectionWithStore<T> for SpinApis {
         >,
     > {
         let conn = accessor.with(|mut access| connection(&mut access.get(), &handle))?;
-        let result = blocking(move || execute(&conn, &statement, parameters)).await?;
+        let result = on_blocking_pool(move || execute(&conn, &statement, parameters)).await?;
         let QueryResult { columns, rows } = match result {
             Ok(result) => result,
             Err(error) => return Ok(Err(error)),

@@ -1,16 +1,21 @@
 //! `spin:variables/variables@3.0.0`: the component's own variables, expanded at start-up.
+//!
+//! Spin resolves every `get` through its providers, first the environment provider, which
+//! reads the environment inside `block_in_place`. The values here are resolved once, but
+//! each `get` still blocks in place for that lookup, so that requests are scheduled as
+//! under Spin (see `in_place`).
 
 use wasmtime::component::Accessor;
 
 use super::spin::variables::variables::{Error, Host, HostWithStore};
-use super::{SpinApis, SpinView};
+use super::{SpinApis, SpinView, in_place};
 
 impl<T: Send> HostWithStore<T> for SpinApis {
     async fn get(
         accessor: &Accessor<T, Self>,
         name: String,
     ) -> wasmtime::Result<Result<String, Error>> {
-        accessor.with(|mut access| {
+        let value = accessor.with(|mut access| {
             let view = access.get();
             // Spin accepts lower-case names only; anything else can never be declared.
             if name.is_empty()
@@ -30,7 +35,8 @@ impl<T: Send> HostWithStore<T> for SpinApis {
                     view.grants.component
                 ))),
             })
-        })
+        });
+        in_place(move || value).await?
     }
 }
 

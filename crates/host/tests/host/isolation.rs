@@ -1,34 +1,37 @@
-//! Guests cannot take the host down: fresh instances, traps, loops, memory, concurrency.
+//! Guests cannot take the host down: traps, loops, memory, many requests at once.
 
 use std::time::Duration;
 
+use spin_host::reuse::{InstanceReuse, Range};
+
 use crate::support::{Options, TestApp};
 
-#[tokio::test]
-async fn every_request_gets_a_fresh_instance() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trapped_instance_fails_its_requests_and_is_never_reused() {
     let app = TestApp::start().await;
-
-    let first = app.json("/all/counter").await;
-    let second = app.json("/all/counter").await;
-
-    assert_eq!((first, second), (1.into(), 1.into()));
-}
-
-#[tokio::test]
-async fn a_trap_fails_only_its_own_request() {
-    let app = TestApp::start().await;
+    let warm = app.json("/all/counter").await;
+    let in_same_instance = app.post_held("/all/body-length").await;
 
     let (trapped, _) = app.get("/all/trap").await;
+    let (sharing, _) = in_same_instance.finish().await;
     let after = app.json("/all/counter").await;
 
+    assert_eq!(warm, 1);
     assert_eq!(trapped, 500);
+    // It was waiting inside the instance that trapped: it cannot be answered.
+    assert_eq!(sharing, 500);
+    // A fresh instance: its counter starts again.
     assert_eq!(after, 1);
+    assert_eq!(app.stats("all").instances_started, 2);
 }
 
-#[tokio::test]
-async fn a_looping_guest_is_cut_off_while_others_are_served() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_guest_is_cut_off_at_the_request_timeout_while_others_are_served() {
     let app = TestApp::start_with(Options {
-        request_timeout: Duration::from_secs(2),
+        reuse: InstanceReuse {
+            request_timeout: Some(Range::Value(Duration::from_secs(2))),
+            ..InstanceReuse::default()
+        },
         ..Options::default()
     })
     .await;
@@ -39,14 +42,32 @@ async fn a_looping_guest_is_cut_off_while_others_are_served() {
         async move { client.get(url).send().await.map(|r| r.status().as_u16()) }
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
+    // The looping instance takes no new requests (it never waits): this one gets another.
     let meanwhile = app.json("/all/counter").await;
-    let looped = looping.await.unwrap().unwrap();
+    let looped = looping.await.expect("task").expect("response");
 
     assert_eq!(meanwhile, 1);
     assert_eq!(looped, 500);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waiting_past_the_request_timeout_is_failed() {
+    let app = TestApp::start_with(Options {
+        reuse: InstanceReuse {
+            request_timeout: Some(Range::Value(Duration::from_millis(500))),
+            ..InstanceReuse::default()
+        },
+        ..Options::default()
+    })
+    .await;
+
+    let (slow, _) = app.get("/all/sleep?ms=5000").await;
+    let (quick, _) = app.get("/all/sleep?ms=10").await;
+
+    assert_eq!((slow, quick), (500, 200));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_beyond_the_instance_limit_fails_the_request() {
     let app = TestApp::start_with(Options {
         max_instance_memory: 64 << 20,
@@ -61,7 +82,7 @@ async fn memory_beyond_the_instance_limit_fails_the_request() {
     assert_eq!(within, 8 << 20);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_concurrent_requests_all_succeed() {
     let app = TestApp::start().await;
 
@@ -77,4 +98,9 @@ async fn sixty_four_concurrent_requests_all_succeed() {
         .collect();
 
     assert_eq!(statuses, vec![200; 64]);
+    let stats = app.stats("all");
+    assert!(
+        stats.most_concurrent > 1,
+        "requests shared instances: {stats:?}"
+    );
 }

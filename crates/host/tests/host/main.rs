@@ -4,6 +4,7 @@
 mod cli;
 mod isolation;
 mod outbound;
+mod reuse;
 mod routing;
 mod storage;
 mod support;

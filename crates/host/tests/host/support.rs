@@ -6,8 +6,12 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use tokio::io::AsyncWriteExt as _;
+
 use serde_json::Value;
+use spin_host::InstanceStats;
 use spin_host::app::Settings;
+use spin_host::reuse::InstanceReuse;
 use spin_host::server::Running;
 use tempfile::TempDir;
 
@@ -113,7 +117,7 @@ pub struct Options {
     pub manifest: String,
     pub variables: BTreeMap<String, String>,
     pub sqlite: Vec<String>,
-    pub request_timeout: Duration,
+    pub reuse: InstanceReuse,
     pub max_instance_memory: usize,
 }
 
@@ -123,7 +127,7 @@ impl Default for Options {
             manifest: MANIFEST.to_owned(),
             variables: BTreeMap::new(),
             sqlite: Vec::new(),
-            request_timeout: Duration::from_secs(30),
+            reuse: InstanceReuse::default(),
             max_instance_memory: 256 << 20,
         }
     }
@@ -152,7 +156,7 @@ impl TestApp {
             runtime_config: Some(runtime_config),
             variables: options.variables,
             sqlite_statements: options.sqlite,
-            request_timeout: options.request_timeout,
+            reuse: options.reuse,
             max_instance_memory: options.max_instance_memory,
         };
         let running = spin_host::server::start(settings, "127.0.0.1:0".parse()?).await?;
@@ -187,10 +191,60 @@ impl TestApp {
         body
     }
 
+    /// What the instances of `component` have done so far.
+    pub fn stats(&self, component: &str) -> InstanceStats {
+        self.running
+            .app()
+            .component(component)
+            .expect("the component exists")
+            .stats()
+    }
+
+    /// Sends the head of a `POST path` whose 5-byte body is held back, and waits until the
+    /// host has handed the request to an instance: the instance then works on it (waiting
+    /// for its body) until [`HeldRequest::finish`].
+    pub async fn post_held(&self, path: &str) -> HeldRequest {
+        let mut stream = tokio::net::TcpStream::connect(self.running.addr())
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+            self.running.addr()
+        );
+        stream.write_all(head.as_bytes()).await.expect("send head");
+        // The host hands a request on once its head is parsed; give it time to do so.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        HeldRequest { stream }
+    }
+
     /// Stops the host and hands back its directory.
     pub async fn stop(self) -> TempDir {
         self.running.shutdown().await.expect("clean shutdown");
         self.dir
+    }
+}
+
+/// A request whose body has not been sent yet.
+pub struct HeldRequest {
+    stream: tokio::net::TcpStream,
+}
+
+impl HeldRequest {
+    /// Sends the body and reads the whole response: its status and the raw text after the
+    /// head.
+    pub async fn finish(mut self) -> (u16, String) {
+        // A trapped instance may have answered already; the write may then fail.
+        let _ = self.stream.write_all(b"hello").await;
+        let mut response = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut self.stream, &mut response).await;
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+        (status, body)
     }
 }
 
