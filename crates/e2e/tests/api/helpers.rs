@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use spin_host::app::Settings;
+use spin_host::reuse::InstanceReuse;
 use spin_host::server::Running;
 use tempfile::TempDir;
 use tinypng_mock::{Behaviour, MockTinify};
@@ -212,7 +213,8 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
         runtime_config: Some(runtime_config),
         variables,
         sqlite_statements: Vec::new(),
-        request_timeout: Duration::from_secs(30),
+        // Spin's defaults: instances reused, 16 requests at once, no request timeout.
+        reuse: InstanceReuse::default(),
         max_instance_memory: 256 << 20,
     };
     let running = spin_host::server::start(settings, "127.0.0.1:0".parse().expect("address"))
@@ -220,7 +222,11 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
         .expect("the application starts");
     TestApp {
         address: format!("http://{}", running.addr()),
-        client: reqwest::Client::new(),
+        // A request that hangs fails its test instead of the whole run.
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("HTTP client"),
         tinify,
         backend,
         schema,
