@@ -37,13 +37,29 @@ pub fn with_body(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Reply {
-    let mut reply = http::Response::new(Full::new(body.into()));
+    let body = body.into();
+    let length = body.len();
+    let mut reply = http::Response::new(Full::new(body));
     *reply.status_mut() = status;
-    reply.headers_mut().insert(
+    let headers = reply.headers_mut();
+    headers.insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(content_type),
     );
+    if carries_body(status) {
+        headers.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from(length),
+        );
+    }
     reply
+}
+
+/// Whether a response with `status` has a body (RFC 9110 §6.4.1): not 1xx, 204 or 304.
+fn carries_body(status: http::StatusCode) -> bool {
+    !(status.is_informational()
+        || status == http::StatusCode::NO_CONTENT
+        || status == http::StatusCode::NOT_MODIFIED)
 }
 
 /// Checks the method of a request to a known route: `allowed` (plus `OPTIONS`, which the
