@@ -6,6 +6,7 @@ mod helpers;
 
 mod cors;
 mod errors;
+mod keep_alive;
 mod photos;
 mod positions;
 mod registration;
