@@ -3,6 +3,8 @@
 //! Every statement exists in both dialects ([`Sql`]); parameters are always bound, never
 //! formatted into the text. Opening a [`Database`] applies missing migrations first.
 
+use std::sync::Mutex;
+
 use spin_sdk::{pg, sqlite};
 
 use crate::cell::Cell;
@@ -142,6 +144,27 @@ const ROLLBACK: Sql = Sql {
     postgres: "ROLLBACK",
 };
 
+/// Databases this instance has seen fully migrated, by `database_url`.
+///
+/// Spin reuses an instance for many requests, and a schema never goes back to an older
+/// version, so after one successful check the instance need not ask again. Nothing else
+/// about the database is remembered between requests.
+static SCHEMA_CURRENT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn schema_known_current(database_url: &str) -> bool {
+    SCHEMA_CURRENT
+        .lock()
+        .is_ok_and(|known| known.iter().any(|url| url == database_url))
+}
+
+fn remember_schema_current(database_url: &str) {
+    if let Ok(mut known) = SCHEMA_CURRENT.lock()
+        && !known.iter().any(|url| url == database_url)
+    {
+        known.push(database_url.to_owned());
+    }
+}
+
 /// Which back end a `database_url` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
@@ -174,7 +197,8 @@ impl Backend {
 }
 
 impl Database {
-    /// Opens the database `database_url` names and brings its schema up to date.
+    /// Opens the database `database_url` names and brings its schema up to date (checked
+    /// once per instance).
     pub async fn open(database_url: &str) -> Result<Self, StoreError> {
         let conn = match Backend::from_url(database_url)? {
             Backend::Sqlite(name) => {
@@ -189,7 +213,10 @@ impl Database {
             }
         };
         let db = Self { conn };
-        db.migrate().await?;
+        if !schema_known_current(database_url) {
+            db.migrate().await?;
+            remember_schema_current(database_url);
+        }
         Ok(db)
     }
 
