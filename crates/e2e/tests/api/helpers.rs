@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
+use spin_host::InstanceStats;
 use spin_host::app::Settings;
 use spin_host::reuse::InstanceReuse;
 use spin_host::server::Running;
@@ -143,7 +144,7 @@ pub struct TestApp {
     /// The PostgreSQL schema holding this app's tables.
     pub schema: Option<String>,
     pub dir: TempDir,
-    _running: Running,
+    running: Running,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -231,7 +232,7 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
         backend,
         schema,
         dir,
-        _running: running,
+        running,
     }
 }
 
@@ -337,6 +338,15 @@ pub async fn json(response: reqwest::Response) -> (u16, Value) {
 }
 
 impl TestApp {
+    /// What the host's instances of `component` have done so far.
+    pub fn stats(&self, component: &str) -> InstanceStats {
+        self.running
+            .app()
+            .component(component)
+            .expect("a component of spin.toml")
+            .stats()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

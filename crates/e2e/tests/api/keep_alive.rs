@@ -8,121 +8,12 @@
 //! first read holds the head alone and the body comes tens of milliseconds later. A response
 //! written in one piece arrives in one read.
 
-use std::time::Duration;
-
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
-
 use crate::e2e_test;
-use crate::helpers::{Registration, SEED_KEY, TestApp, jpeg, spawn_app};
+use crate::helpers::{Registration, SEED_KEY, jpeg, spawn_app};
+use crate::raw_http::{Arrival, RawConnection, multipart, registration_head};
 
 /// Requests per endpoint on the same connection.
 const ROUNDS: usize = 10;
-
-/// One keep-alive connection written and read by hand.
-struct RawConnection {
-    stream: TcpStream,
-    host: String,
-}
-
-/// How one response arrived.
-struct Arrival {
-    status: u16,
-    /// The whole response was in the first read after the request.
-    whole_in_first_read: bool,
-}
-
-impl RawConnection {
-    async fn open(app: &TestApp) -> Self {
-        let host = app.address.trim_start_matches("http://").to_owned();
-        let stream = TcpStream::connect(&host).await.expect("connect");
-        Self { stream, host }
-    }
-
-    /// Sends one request (`head` without the Host line, then `body`) and reads its response.
-    async fn exchange(&mut self, head: &str, body: &[u8]) -> Arrival {
-        socket2::SockRef::from(&self.stream)
-            .set_tcp_quickack(false)
-            .expect("TCP_QUICKACK");
-        let mut request = format!("{head}\r\nHost: {}\r\n", self.host);
-        if !body.is_empty() {
-            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        request.push_str("\r\n");
-        let mut bytes = request.into_bytes();
-        bytes.extend_from_slice(body);
-        self.stream.write_all(&bytes).await.expect("send");
-
-        let mut received = Vec::new();
-        let mut reads = 0;
-        loop {
-            let mut buf = vec![0; 1 << 16];
-            let n = tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut buf))
-                .await
-                .expect("a response within 10 s")
-                .expect("read");
-            assert!(n > 0, "the host closed the connection after {head}");
-            received.extend_from_slice(&buf[..n]);
-            reads += 1;
-            if let Some(status) = complete_response(&received, head) {
-                return Arrival {
-                    status,
-                    whole_in_first_read: reads == 1,
-                };
-            }
-        }
-    }
-}
-
-/// The status, once `received` holds a whole response (head and `Content-Length` bytes).
-fn complete_response(received: &[u8], request: &str) -> Option<u16> {
-    let end = received.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = String::from_utf8_lossy(&received[..end]).to_ascii_lowercase();
-    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
-    let length = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .map(|v| v.trim().parse::<usize>().expect("a numeric Content-Length"));
-    let length = match (status, length) {
-        (204 | 304, _) => 0,
-        (_, Some(length)) => length,
-        // Without a length the end of the body cannot be known from the bytes alone.
-        (_, None) => panic!("{request}: response {status} has no Content-Length"),
-    };
-    (received.len() >= end + length).then_some(status)
-}
-
-/// A `multipart/form-data` body, as a browser sends one.
-fn multipart(boundary: &str, registration: &Registration) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, value) in [
-        ("name", &registration.name),
-        ("email", &registration.email),
-        ("phone", &registration.phone),
-        ("position_id", &registration.position_id),
-    ] {
-        if let Some(value) = value {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-    }
-    if let Some((field, bytes)) = &registration.photo {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    body
-}
 
 e2e_test! {
     async fn responses_leave_with_their_head(backend: Backend) {
@@ -143,7 +34,6 @@ e2e_test! {
             .expect("an ETag");
         assert_eq!(positions["success"], true);
         let photo_body = jpeg(200, 200);
-        let boundary = "------------------------e2eboundary";
 
         let mut connection = RawConnection::open(&app).await;
         let mut split = Vec::new();
@@ -185,15 +75,13 @@ e2e_test! {
             let token = app.token().await;
             let mut invalid = Registration::valid(1000 + n);
             invalid.email = Some("not an email".into());
-            let head = format!(
-                "POST /api/v1/users HTTP/1.1\r\nToken: {token}\r\nContent-Type: multipart/form-data; boundary={boundary}"
-            );
-            let arrival = connection.exchange(&head, &multipart(boundary, &invalid)).await;
+            let head = registration_head(&token);
+            let arrival = connection.exchange(&head, &multipart(&invalid)).await;
             expect("POST /api/v1/users (invalid)", arrival, 422);
 
             let mut valid = Registration::valid(2000 + n);
             valid.photo = Some(("photo", photo_body.clone()));
-            let arrival = connection.exchange(&head, &multipart(boundary, &valid)).await;
+            let arrival = connection.exchange(&head, &multipart(&valid)).await;
             expect("POST /api/v1/users (valid)", arrival, 201);
         }
 

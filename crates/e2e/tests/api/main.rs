@@ -6,9 +6,11 @@ mod helpers;
 
 mod cors;
 mod errors;
+mod instance_reuse;
 mod keep_alive;
 mod photos;
 mod positions;
+mod raw_http;
 mod registration;
 mod registration_races;
 mod seed;

@@ -1,0 +1,40 @@
+//! One instance serves many requests (Spin's default is 128 per instance): nothing a
+//! request leaves behind may reach the next, and memory must not creep up.
+
+use crate::e2e_test;
+use crate::helpers::{Registration, spawn_app};
+
+/// Requests one instance serves before Spin retires it (its default reuse count).
+const REUSE_COUNT: usize = 128;
+/// One WebAssembly memory page.
+const WASM_PAGE: usize = 64 << 10;
+
+e2e_test! {
+    async fn an_instance_serves_its_128_requests_without_its_memory_growing(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let mut peak_after_warm_up = 0;
+        for n in 0..REUSE_COUNT {
+            let status = match n % 4 {
+                0 => app.register(&Registration::valid(n as u32)).await.0,
+                1 => app.get_json("/api/v1/users?page=1&count=6").await.0,
+                2 => app.get_json("/api/v1/users/1").await.0,
+                _ => app.get_json("/api/v1/users?offset=0&count=100").await.0,
+            };
+            assert!(matches!(status, 200 | 201), "request {n}: {status}");
+            if n == 15 {
+                peak_after_warm_up = app.stats("users").peak_memory;
+            }
+        }
+        let stats = app.stats("users");
+
+        assert_eq!(stats.instances_started, 1, "{stats:?}");
+        assert_eq!(stats.requests_accepted, REUSE_COUNT as u64, "{stats:?}");
+        // The list answers grow as users are added; a leak of even a few KiB per request
+        // would add far more than one page over 112 requests.
+        assert!(
+            stats.peak_memory <= peak_after_warm_up + WASM_PAGE,
+            "memory grew from {peak_after_warm_up} to {} bytes",
+            stats.peak_memory
+        );
+    }
+}
