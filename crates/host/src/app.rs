@@ -20,6 +20,7 @@ use crate::reuse::InstanceReuse;
 use crate::routes::Router;
 use crate::runtime_config::RuntimeConfig;
 use crate::spin_apis::key_value::KvStore;
+use crate::spin_apis::postgres::PgPools;
 use crate::spin_apis::sqlite::Database;
 use crate::spin_apis::{self, ComponentGrants};
 use crate::state::HostState;
@@ -214,6 +215,7 @@ impl App {
 
         let engine = engine()?;
         let linker = linker(&engine)?;
+        let postgres = Arc::new(PgPools::default());
         let mut components = BTreeMap::new();
         for (id, decl) in &manifest.components {
             let path = manifest.root.join(&decl.source);
@@ -251,6 +253,7 @@ impl App {
                 variables: variables::component_variables(&manifest, id, &resolved),
                 outbound: OutboundPolicy::new(&outbound_patterns)
                     .with_context(|| format!("component `{id}`: allowed_outbound_hosts"))?,
+                postgres: Arc::clone(&postgres),
             };
             let stats = Arc::new(Counters::default());
             let instances = Instances {

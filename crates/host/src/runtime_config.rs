@@ -1,7 +1,8 @@
 //! Runtime configuration: where key-value stores and SQLite databases live.
 //!
 //! Reads the `key_value_store` and `sqlite_database` tables of Spin's `--runtime-config-file`
-//! (type `spin` only) and adds Spin's defaults: the `default` store in
+//! (type `spin`, a local SQLite file; and for key-value stores type `redis` with a `url`, as
+//! Spin's Redis provider) and adds Spin's defaults: the `default` store in
 //! `<state dir>/sqlite_key_value.db` and the `default` database in `<state dir>/sqlite_db.db`.
 
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ pub enum Location {
     File(PathBuf),
     /// Memory only, gone when the host stops.
     Memory,
+    /// A Redis server (key-value stores only), by `redis://` URL.
+    Redis(String),
 }
 
 /// The resolved runtime configuration.
@@ -42,6 +45,7 @@ struct RawConfig {
 struct RawStore {
     r#type: String,
     path: Option<PathBuf>,
+    url: Option<String>,
 }
 
 impl RuntimeConfig {
@@ -69,11 +73,15 @@ impl RuntimeConfig {
             )]),
         };
         for (label, store) in raw.key_value_store {
-            let location = store.location(&base, &format!("key_value_store.{label}"))?;
+            let table = format!("key_value_store.{label}");
+            let location = match store.r#type.as_str() {
+                "redis" => store.redis(&table)?,
+                _ => store.local(&base, &table)?,
+            };
             config.key_value_stores.insert(label, location);
         }
         for (name, db) in raw.sqlite_database {
-            let location = db.location(&base, &format!("sqlite_database.{name}"))?;
+            let location = db.local(&base, &format!("sqlite_database.{name}"))?;
             config.sqlite_databases.insert(name, location);
         }
         Ok(config)
@@ -81,17 +89,37 @@ impl RuntimeConfig {
 }
 
 impl RawStore {
-    fn location(self, base: &Path, table: &str) -> anyhow::Result<Location> {
+    /// `type = "spin"`: a SQLite file at `path` (relative to the config file), or memory.
+    fn local(self, base: &Path, table: &str) -> anyhow::Result<Location> {
         if self.r#type != "spin" {
             bail!(
-                "[{table}] type `{}` is not supported by this host (only `spin`, a local SQLite file)",
-                self.r#type
+                "[{table}] type `{}` is not supported by this host here (only `spin`, a local SQLite file{})",
+                self.r#type,
+                if table.starts_with("key_value_store.") {
+                    ", or `redis`"
+                } else {
+                    ""
+                }
             );
+        }
+        if self.url.is_some() {
+            bail!("[{table}] a `spin` store takes `path`, not `url`");
         }
         Ok(match self.path {
             Some(path) => Location::File(base.join(path)),
             None => Location::Memory,
         })
+    }
+
+    /// `type = "redis"`: a Redis server at `url`.
+    fn redis(self, table: &str) -> anyhow::Result<Location> {
+        if self.path.is_some() {
+            bail!("[{table}] a `redis` store takes `url`, not `path`");
+        }
+        let url = self
+            .url
+            .with_context(|| format!("[{table}] a `redis` store needs `url = \"redis://…\"`"))?;
+        Ok(Location::Redis(url))
     }
 }
 
@@ -138,21 +166,60 @@ mod tests {
     }
 
     #[test]
-    fn other_store_types_are_refused() {
-        let raw: RawConfig =
-            toml::from_str("[key_value_store.x]\ntype = \"redis\"\nurl = \"redis://x\"\n")
-                .unwrap_or_default();
-        assert!(
-            raw.key_value_store.is_empty(),
-            "unknown keys must not parse"
+    fn redis_stores_take_a_url() {
+        let dir = tempdir_with(
+            "[key_value_store.tokens]\ntype = \"redis\"\nurl = \"redis://cache:6379/1\"\n",
         );
-        let store = RawStore {
-            r#type: "redis".into(),
-            path: None,
-        };
-        let err = store
-            .location(Path::new("."), "key_value_store.x")
-            .unwrap_err();
-        assert!(err.to_string().contains("redis"));
+        let c = RuntimeConfig::load(Some(&dir.join("runtime.toml")), Path::new(".spin")).unwrap();
+        assert_eq!(
+            c.key_value_stores["tokens"],
+            Location::Redis("redis://cache:6379/1".into())
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn other_store_types_and_misplaced_keys_are_refused() {
+        for (config, expected) in [
+            (
+                "[key_value_store.x]\ntype = \"azure_cosmos\"\n",
+                "azure_cosmos",
+            ),
+            ("[key_value_store.x]\ntype = \"redis\"\n", "needs `url"),
+            (
+                "[key_value_store.x]\ntype = \"redis\"\npath = \"x.db\"\nurl = \"redis://r\"\n",
+                "not `path`",
+            ),
+            (
+                "[sqlite_database.x]\ntype = \"redis\"\nurl = \"redis://r\"\n",
+                "redis",
+            ),
+            (
+                "[key_value_store.x]\ntype = \"spin\"\nurl = \"redis://r\"\n",
+                "not `url`",
+            ),
+        ] {
+            let dir = tempdir_with(config);
+            let error = RuntimeConfig::load(Some(&dir.join("runtime.toml")), Path::new(".spin"))
+                .unwrap_err();
+            assert!(
+                format!("{error:#}").contains(expected),
+                "{config}: {error:#}"
+            );
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
+    fn tempdir_with(config: &str) -> PathBuf {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "rc-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("runtime.toml"), config).unwrap();
+        dir
     }
 }

@@ -1,19 +1,54 @@
-//! `spin:key-value/key-value@3.0.0`, backed by SQLite as Spin's default store is.
+//! `spin:key-value/key-value@3.0.0`, backed by SQLite as Spin's default store is, or by
+//! Redis as Spin's `type = "redis"` store is.
+//!
+//! As in Spin, a Redis store keeps keys as they are, without the label: labels that share a
+//! Redis database share its keys.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use redis::AsyncCommands as _;
+use redis::aio::ConnectionManager;
 use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::OnceCell;
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::spin::key_value::key_value::{Error, Host, HostStore, HostStoreWithStore};
 use super::{SpinApis, SpinView, in_place};
 use crate::runtime_config::Location;
 
-/// One labelled store. Several labels may share a file; rows are keyed by label.
+/// One labelled store.
 pub struct KvStore {
     label: String,
-    conn: Arc<Mutex<Connection>>,
+    backend: Backend,
+}
+
+enum Backend {
+    /// Several labels may share a file; rows are keyed by label.
+    Sqlite(Arc<Mutex<Connection>>),
+    Redis(RedisStore),
+}
+
+/// A Redis server, connected on first use and reconnected by the connection manager after
+/// a failure, as in Spin.
+struct RedisStore {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+}
+
+impl RedisStore {
+    async fn connection(&self) -> Result<ConnectionManager, Error> {
+        self.connection
+            .get_or_try_init(|| self.client.get_connection_manager())
+            .await
+            .cloned()
+            .map_err(redis_error)
+    }
+}
+
+fn redis_error(error: redis::RedisError) -> Error {
+    tracing::warn!("redis key-value store: {error}");
+    Error::Other(error.to_string())
 }
 
 /// The guest's handle to an opened store.
@@ -30,6 +65,15 @@ impl KvStore {
                 open_file(path)?
             }
             Location::Memory => Connection::open_in_memory()?,
+            Location::Redis(url) => {
+                return Ok(Self {
+                    label: label.to_owned(),
+                    backend: Backend::Redis(RedisStore {
+                        client: redis::Client::open(url.as_str())?,
+                        connection: OnceCell::new(),
+                    }),
+                });
+            }
         };
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS spin_key_value (
@@ -41,24 +85,34 @@ impl KvStore {
         )?;
         Ok(Self {
             label: label.to_owned(),
-            conn: Arc::new(Mutex::new(conn)),
+            backend: Backend::Sqlite(Arc::new(Mutex::new(conn))),
         })
     }
 
-    /// Runs `work` on the store's connection, blocking in place as Spin's store does.
+    /// Runs `work` on a SQLite store's connection, blocking in place as Spin's store does,
+    /// or the Redis command `redis` on a Redis store's connection.
     async fn run<R: Send + 'static>(
-        self: &Arc<Self>,
-        work: impl FnOnce(&Connection, &str) -> rusqlite::Result<R> + Send + 'static,
+        &self,
+        sqlite: impl FnOnce(&Connection, &str) -> rusqlite::Result<R> + Send + 'static,
+        redis: impl AsyncFnOnce(ConnectionManager) -> redis::RedisResult<R>,
     ) -> wasmtime::Result<Result<R, Error>> {
-        let store = Arc::clone(self);
-        in_place(move || {
-            let conn = store
-                .conn
-                .lock()
-                .map_err(|_| Error::Other("key-value store lock poisoned".into()))?;
-            work(&conn, &store.label).map_err(|e| Error::Other(e.to_string()))
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(conn) => {
+                let conn = Arc::clone(conn);
+                let label = self.label.clone();
+                in_place(move || {
+                    let conn = conn
+                        .lock()
+                        .map_err(|_| Error::Other("key-value store lock poisoned".into()))?;
+                    sqlite(&conn, &label).map_err(|e| Error::Other(e.to_string()))
+                })
+                .await
+            }
+            Backend::Redis(store) => Ok(match store.connection().await {
+                Ok(connection) => redis(connection).await.map_err(redis_error),
+                Err(error) => Err(error),
+            }),
+        }
     }
 }
 
@@ -81,15 +135,19 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
         accessor: &Accessor<T, Self>,
         label: String,
     ) -> wasmtime::Result<Result<Resource<StoreHandle>, Error>> {
-        accessor.with(|mut access| {
-            let view = access.get();
-            // Labels the runtime config lacks never get here: start-up refuses them.
-            let Some(store) = view.grants.key_value.get(&label) else {
-                return Ok(Err(Error::AccessDenied));
-            };
-            let store = StoreHandle(Arc::clone(store));
-            Ok(Ok(view.table.push(store)?))
-        })
+        // Labels the runtime config lacks never get here: start-up refuses them.
+        let granted =
+            accessor.with(|mut access| access.get().grants.key_value.get(&label).map(Arc::clone));
+        let Some(store) = granted else {
+            return Ok(Err(Error::AccessDenied));
+        };
+        // Spin connects a Redis store when it is opened, so a server that is down fails here.
+        if let Backend::Redis(redis) = &store.backend
+            && let Err(error) = redis.connection().await
+        {
+            return Ok(Err(error));
+        }
+        accessor.with(|mut access| Ok(Ok(access.get().table.push(StoreHandle(store))?)))
     }
 
     async fn get(
@@ -97,14 +155,18 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        let redis_key = key.clone();
         handle(accessor, &store)?
-            .run(move |conn, label| {
-                conn.prepare_cached(
-                    "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                )?
-                .query_row(params![label, key], |row| row.get(0))
-                .optional()
-            })
+            .run(
+                move |conn, label| {
+                    conn.prepare_cached(
+                        "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                    )?
+                    .query_row(params![label, key], |row| row.get(0))
+                    .optional()
+                },
+                async move |mut redis| redis.get(redis_key).await,
+            )
             .await
     }
 
@@ -114,15 +176,19 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
+        let (redis_key, redis_value) = (key.clone(), value.clone());
         handle(accessor, &store)?
-            .run(move |conn, label| {
-                conn.prepare_cached(
-                    "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                )?
-                .execute(params![label, key, value])
-                .map(drop)
-            })
+            .run(
+                move |conn, label| {
+                    conn.prepare_cached(
+                        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+                    )?
+                    .execute(params![label, key, value])
+                    .map(drop)
+                },
+                async move |mut redis| redis.set(redis_key, redis_value).await,
+            )
             .await
     }
 
@@ -131,12 +197,16 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<(), Error>> {
+        let redis_key = key.clone();
         handle(accessor, &store)?
-            .run(move |conn, label| {
-                conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
-                    .execute(params![label, key])
-                    .map(drop)
-            })
+            .run(
+                move |conn, label| {
+                    conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                        .execute(params![label, key])
+                        .map(drop)
+                },
+                async move |mut redis| redis.del(redis_key).await,
+            )
             .await
     }
 
@@ -145,13 +215,17 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
+        let redis_key = key.clone();
         handle(accessor, &store)?
-            .run(move |conn, label| {
-                conn.prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
-                )?
-                .query_row(params![label, key], |row| row.get(0))
-            })
+            .run(
+                move |conn, label| {
+                    conn.prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
+                    )?
+                    .query_row(params![label, key], |row| row.get(0))
+                },
+                async move |mut redis| redis.exists(redis_key).await,
+            )
             .await
     }
 
@@ -160,11 +234,17 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
         store: Resource<StoreHandle>,
     ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
         let keys = handle(accessor, &store)?
-            .run(|conn, label| {
-                conn.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?
+            .run(
+                |conn, label| {
+                    conn.prepare_cached(
+                        "SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key",
+                    )?
                     .query_map([label], |row| row.get::<_, String>(0))?
                     .collect::<rusqlite::Result<Vec<_>>>()
-            })
+                },
+                // Spin lists a Redis store with `KEYS *`: every key of its database.
+                async move |mut redis| redis.keys("*").await,
+            )
             .await?;
         accessor.with(|mut access| {
             let (keys, result) = match keys {

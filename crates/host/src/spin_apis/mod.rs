@@ -39,6 +39,8 @@ pub struct ComponentGrants {
     pub variables: BTreeMap<String, Result<String, String>>,
     /// `allowed_outbound_hosts`, also checked for PostgreSQL addresses.
     pub outbound: OutboundPolicy,
+    /// The application's PostgreSQL connection pools (shared by every component).
+    pub postgres: Arc<postgres::PgPools>,
 }
 
 /// The per-store view the Spin interfaces work on.

@@ -1,15 +1,20 @@
 //! `spin:postgres/postgres@4.2.0` over tokio-postgres (plain TCP, no TLS).
 //!
 //! As in Spin, the guest passes the connection address and the host checks it against the
-//! component's `allowed_outbound_hosts` (`postgres://host:port`). Database errors keep their
-//! SQLSTATE in `db-error`, so guests can tell a unique violation (23505) from other failures.
-//! Column types outside the common scalar set come back as `unsupported`.
+//! component's `allowed_outbound_hosts` (`postgres://host:port`). Connections come from a
+//! pool per address, as Spin's (deadpool-postgres, at most 64 connections per address, 16
+//! addresses, a connection "cleaned" before reuse — which does not end a transaction a guest
+//! left open). Database errors keep their SQLSTATE in `db-error`, so guests can tell a unique
+//! violation (23505) from other failures. Column types outside the common scalar set come
+//! back as `unsupported`.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{NoTls, Row};
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::spin::postgres::postgres::{
@@ -19,8 +24,65 @@ use super::spin::postgres::postgres::{
 use super::{SpinApis, SpinView};
 use crate::outbound::OutboundPolicy;
 
-/// The guest's handle to an open connection.
-pub struct ConnectionHandle(Arc<Client>);
+/// Most connections one address's pool holds (Spin's `CONNECTION_POOL_SIZE`).
+const CONNECTION_POOL_SIZE: usize = 64;
+/// Most addresses with a pool at once (Spin's `CONNECTION_POOL_CACHE_CAPACITY`); the pool
+/// used least recently is dropped first.
+const CONNECTION_POOL_CACHE_CAPACITY: usize = 16;
+
+/// The application's PostgreSQL pools, by address.
+#[derive(Default)]
+pub struct PgPools {
+    /// Most recently used last.
+    pools: Mutex<VecDeque<(String, Pool)>>,
+}
+
+impl PgPools {
+    fn pool(&self, address: &str) -> Result<Pool, Error> {
+        let mut pools = self
+            .pools
+            .lock()
+            .map_err(|_| Error::Other("PostgreSQL pool lock poisoned".into()))?;
+        if let Some(i) = pools.iter().position(|(a, _)| a == address)
+            && let Some(entry) = pools.remove(i)
+        {
+            let pool = entry.1.clone();
+            pools.push_back(entry);
+            return Ok(pool);
+        }
+        let pool = new_pool(address)?;
+        if pools.len() >= CONNECTION_POOL_CACHE_CAPACITY {
+            pools.pop_front();
+        }
+        pools.push_back((address.to_owned(), pool.clone()));
+        Ok(pool)
+    }
+}
+
+#[allow(
+    clippy::result_large_err,
+    reason = "the WIT error type is what the guest receives"
+)]
+fn new_pool(address: &str) -> Result<Pool, Error> {
+    let failed =
+        |e: &dyn std::fmt::Display| Error::ConnectionFailed(format!("{}: {e}", redacted(address)));
+    let config: tokio_postgres::Config = address.parse().map_err(|e| failed(&e))?;
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Clean,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(CONNECTION_POOL_SIZE)
+        .build()
+        .map_err(|e| failed(&e))
+}
+
+/// The guest's handle to an open connection: a pooled connection, back in its pool when
+/// the guest drops the handle.
+pub struct ConnectionHandle(Arc<Object>);
 
 /// `connection-builder`: an address waiting for `build`.
 pub struct ConnectionBuilder {
@@ -40,32 +102,35 @@ fn redacted(address: &str) -> String {
     }
 }
 
-async fn connect(policy: OutboundPolicy, address: String) -> Result<ConnectionHandle, Error> {
+async fn connect(
+    (policy, pools): (OutboundPolicy, Arc<PgPools>),
+    address: String,
+) -> Result<ConnectionHandle, Error> {
     if !policy.allows_url(&address) {
         return Err(Error::ConnectionFailed(format!(
             "address {} is not permitted by allowed_outbound_hosts",
             redacted(&address)
         )));
     }
-    let (client, connection) = tokio_postgres::connect(&address, NoTls)
+    let connection = pools
+        .pool(&address)?
+        .get()
         .await
         .map_err(|e| Error::ConnectionFailed(format!("{}: {e}", redacted(&address))))?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!("postgres connection closed: {e}");
-        }
-    });
-    Ok(ConnectionHandle(Arc::new(client)))
+    Ok(ConnectionHandle(Arc::new(connection)))
 }
 
-fn policy_of(view: &SpinView<'_>) -> OutboundPolicy {
-    view.grants.outbound.clone()
+fn policy_of(view: &SpinView<'_>) -> (OutboundPolicy, Arc<PgPools>) {
+    (
+        view.grants.outbound.clone(),
+        Arc::clone(&view.grants.postgres),
+    )
 }
 
 fn client(
     view: &mut SpinView<'_>,
     handle: &Resource<ConnectionHandle>,
-) -> wasmtime::Result<Arc<Client>> {
+) -> wasmtime::Result<Arc<Object>> {
     Ok(Arc::clone(&view.table.get(handle)?.0))
 }
 
@@ -171,7 +236,7 @@ fn value(row: &Row, index: usize) -> Result<DbValue, tokio_postgres::Error> {
 }
 
 async fn query(
-    client: Arc<Client>,
+    client: Arc<Object>,
     statement: String,
     params: Vec<ParameterValue>,
 ) -> Result<RowSet, Error> {
@@ -199,7 +264,7 @@ async fn query(
 }
 
 async fn execute(
-    client: Arc<Client>,
+    client: Arc<Object>,
     statement: String,
     params: Vec<ParameterValue>,
 ) -> Result<u64, Error> {

@@ -69,6 +69,7 @@ impl Database {
     /// Prepares database `name` at `location` (creating the file's directory).
     pub fn new(name: &str, location: &Location) -> anyhow::Result<Self> {
         Ok(match location {
+            Location::Redis(_) => anyhow::bail!("SQLite database `{name}` cannot live in Redis"),
             Location::File(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)?;

@@ -234,6 +234,59 @@ async fn postgres_queries_run_and_keep_sqlstate_codes() {
     assert!(error.contains("23505"), "{duplicate}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_are_pooled_and_cleaned_between_uses() {
+    let app = TestApp::start().await;
+    let pg = |sql: &str| format!("/all/pg?sql={}", q(sql));
+
+    let first = app.json(&pg("SELECT pg_backend_pid()")).await;
+    app.json(&pg("SET application_name = 'left behind'")).await;
+    let second = app.json(&pg("SELECT pg_backend_pid()")).await;
+    let setting = app.json(&pg("SHOW application_name")).await;
+
+    // One connection serves every request, as Spin's pool does...
+    assert_eq!(first["rows"], second["rows"], "{first} {second}");
+    // ...reset between uses ("clean" recycling), so one request's settings do not leak.
+    assert_ne!(setting["rows"], json!([["left behind"]]), "{setting}");
+}
+
+/// A Redis database of its own for the host's tests.
+const TEST_REDIS: &str = "redis://127.0.0.1:6379/9";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_store_is_shared_by_two_hosts() {
+    let config = format!(
+        "[key_value_store.photos]\ntype = \"redis\"\nurl = \"{TEST_REDIS}\"\n\
+         [sqlite_database.reports]\ntype = \"spin\"\n"
+    );
+    let start = || {
+        TestApp::start_with(Options {
+            runtime_config: config.clone(),
+            ..Options::default()
+        })
+    };
+    let (one, other) = (start().await, start().await);
+    let key = format!(
+        "host-test-{}-{:?}",
+        std::process::id(),
+        std::time::Instant::now()
+    );
+    let kv = |op: &str| format!("/all/kv?store=photos&op={op}&key={}&value=shared", q(&key));
+
+    one.json(&kv("set")).await;
+    let seen = other.json(&kv("get")).await;
+    let exists = other.json(&kv("exists")).await;
+    let keys = other.json(&kv("keys")).await;
+    one.json(&kv("delete")).await;
+    let gone = other.json(&kv("exists")).await;
+
+    assert_eq!(seen, json!({ "ok": "shared" }));
+    assert_eq!(exists, json!({ "ok": true }));
+    let listed = keys["ok"].as_array().expect("a key list");
+    assert!(listed.contains(&json!(key)), "{keys}");
+    assert_eq!(gone, json!({ "ok": false }));
+}
+
 #[tokio::test]
 async fn postgres_addresses_outside_allowed_hosts_are_refused() {
     let app = TestApp::start_with(Options {

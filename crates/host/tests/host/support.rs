@@ -115,6 +115,7 @@ pub struct TestApp {
 /// Options for [`TestApp::start_with`].
 pub struct Options {
     pub manifest: String,
+    pub runtime_config: String,
     pub variables: BTreeMap<String, String>,
     pub sqlite: Vec<String>,
     pub reuse: InstanceReuse,
@@ -125,6 +126,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             manifest: MANIFEST.to_owned(),
+            runtime_config: RUNTIME_CONFIG.to_owned(),
             variables: BTreeMap::new(),
             sqlite: Vec::new(),
             reuse: InstanceReuse::default(),
@@ -149,7 +151,7 @@ impl TestApp {
         let fixture = fixture_wasm().to_str().expect("utf-8 path").to_owned();
         std::fs::write(&manifest, options.manifest.replace("FIXTURE", &fixture))?;
         let runtime_config = dir.path().join("runtime-config.toml");
-        std::fs::write(&runtime_config, RUNTIME_CONFIG)?;
+        std::fs::write(&runtime_config, &options.runtime_config)?;
         let settings = Settings {
             manifest,
             state_dir: Some(dir.path().join(".spin")),
