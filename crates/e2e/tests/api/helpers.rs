@@ -25,7 +25,7 @@ pub enum Backend {
 
 /// PostgreSQL server the PostgreSQL runs use (the CI machine's).
 const PG_ADMIN_URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
-const PG_HOST: &str = "127.0.0.1:5432";
+pub const PG_HOST: &str = "127.0.0.1:5432";
 /// The key the TinyPNG mock accepts.
 pub const TINIFY_KEY: &str = "test-tinify-key";
 /// The seed endpoint's key in tests.
@@ -60,7 +60,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// The application's components, compiled once per test run exactly as `spin build` does.
-fn build_components() {
+pub fn build_components() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -165,15 +165,7 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
     let (database_url, schema) = match backend {
         Backend::Sqlite => ("sqlite:default".to_owned(), None),
         Backend::Postgres => {
-            clean_old_schemas().await;
-            let schema = format!("e2e_{}", random_suffix());
-            pg_client()
-                .await
-                .execute(&format!("CREATE SCHEMA {schema}"), &[])
-                .await
-                .expect("creating the test schema");
-            let url =
-                format!("postgres://postgres@{PG_HOST}/test?options=-c%20search_path%3D{schema}");
+            let (url, schema) = postgres_schema().await;
             (url, Some(schema))
         }
     };
@@ -234,6 +226,19 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
         dir,
         running,
     }
+}
+
+/// A fresh PostgreSQL schema: the `database_url` that selects it, and its name.
+pub async fn postgres_schema() -> (String, String) {
+    clean_old_schemas().await;
+    let schema = format!("e2e_{}", random_suffix());
+    pg_client()
+        .await
+        .execute(&format!("CREATE SCHEMA {schema}"), &[])
+        .await
+        .expect("creating the test schema");
+    let url = format!("postgres://postgres@{PG_HOST}/test?options=-c%20search_path%3D{schema}");
+    (url, schema)
 }
 
 fn random_suffix() -> String {

@@ -8,6 +8,7 @@ mod cors;
 mod errors;
 mod instance_reuse;
 mod keep_alive;
+mod multi_process;
 mod photos;
 mod positions;
 mod raw_http;
