@@ -5,6 +5,7 @@
 mod helpers;
 
 mod cors;
+mod deploy;
 mod errors;
 mod instance_reuse;
 mod keep_alive;
