@@ -27,6 +27,18 @@ impl Host {
         variables: &[(&str, String)],
         probe: &str,
     ) -> anyhow::Result<Self> {
+        Self::start_with(manifest, state_dir, runtime_config, variables, &[], probe)
+    }
+
+    /// [`Host::start`] with extra `spin-host up` flags (such as Spin's instance-reuse flags).
+    pub fn start_with(
+        manifest: &Path,
+        state_dir: &Path,
+        runtime_config: Option<&Path>,
+        variables: &[(&str, String)],
+        flags: &[&str],
+        probe: &str,
+    ) -> anyhow::Result<Self> {
         let binary = workspace_root().join("target/release/spin-host");
         if !binary.exists() {
             bail!(
@@ -41,6 +53,7 @@ impl Host {
             .arg("--state-dir")
             .arg(state_dir)
             // One log line per request would be measured too: keep the log to warnings.
+            .args(flags)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

@@ -1,7 +1,9 @@
-//! Load: every endpoint under wrk on the app with `plan.users` users, and the hello-world
-//! baseline on the same host.
+//! Load: every endpoint under wrk on the app with `plan.users` users, at 16 connections and
+//! at one keep-alive connection, beside a hello-world component on the same host; instances
+//! reused (Spin's default) against one instance per request; the users page on pooled
+//! PostgreSQL; and two host processes sharing PostgreSQL and Redis.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -15,6 +17,25 @@ use crate::{Plan, workspace_root};
 const TINIFY_KEY: &str = "bench-key";
 /// Key of the bench app's seed endpoint.
 pub const SEED_KEY: &str = "bench-seed-key";
+/// Spin's flag for one fresh instance per request.
+const ONE_INSTANCE_PER_REQUEST: [&str; 2] = ["--max-instance-reuse-count", "1"];
+/// The PostgreSQL schema the load runs use in database `test`.
+const PG_SCHEMA: &str = "bench_load";
+const PG_ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+/// Redis databases of the two-host run (one per store label; Redis stores share keys).
+const REDIS_STORES: [(&str, u8); 3] = [("tokens", 4), ("photos", 5), ("cache", 6)];
+const REDIS: &str = "redis://127.0.0.1:6379";
+/// The users page every run measures.
+const USERS_PAGE: &str = "/api/v1/users?page=1&count=6";
+
+/// How many connections a wrk run keeps open.
+#[derive(Debug, Clone, Copy)]
+pub enum Connections {
+    /// `plan.connections` over `plan.threads` threads.
+    Many,
+    /// One keep-alive connection, one request at a time: what one browser tab waits for.
+    One,
+}
 
 pub fn run(
     runtime: &tokio::runtime::Runtime,
@@ -23,22 +44,24 @@ pub fn run(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let mock = runtime.block_on(MockTinify::start(TINIFY_KEY, Behaviour::Normal))?;
+    let app_variables = vec![
+        ("seed_key", SEED_KEY.to_owned()),
+        ("tinify_base_url", mock.url()),
+        ("tinify_api_key", TINIFY_KEY.to_owned()),
+    ];
     let state = fresh_dir(&work.join("load-state"))?;
     let runtime_config = write_runtime_config(&state)?;
     let app = Host::start(
-        &workspace_root().join("spin.toml"),
+        &spin_toml(),
         &state,
         Some(&runtime_config),
-        &[
-            ("seed_key", SEED_KEY.to_owned()),
-            ("tinify_base_url", mock.url()),
-            ("tinify_api_key", TINIFY_KEY.to_owned()),
-        ],
+        &app_variables,
         "/api/v1/positions",
     )?;
     report.app_startup = Some(app.startup);
+    let hello_manifest = workspace_root().join("crates/bench/spin.toml");
     let hello = Host::start(
-        &workspace_root().join("crates/bench/spin.toml"),
+        &hello_manifest,
         &fresh_dir(&work.join("hello-state"))?,
         None,
         &[],
@@ -47,37 +70,8 @@ pub fn run(
     report.hello_startup = Some(hello.startup);
 
     seed(&app.base, plan.users)?;
-    let agent = ureq::Agent::new_with_defaults();
-    let page: serde_json::Value = agent
-        .get(&format!("{}/api/v1/users?page=1&count=6", app.base))
-        .call()?
-        .body_mut()
-        .read_json()?;
-    let user_id = page["users"][0]["id"].as_i64().context("a user")?;
-    let photo_url = page["users"][0]["photo"]
-        .as_str()
-        .context("a photo")?
-        .to_owned();
-    let photo_path = photo_url
-        .strip_prefix(&app.base)
-        .context("photo URL on the app's origin")?
-        .to_owned();
-
-    // One token per registration the run can make; 2 requests per second per connection
-    // is far above what a 1 MB upload reaches here.
-    let registrations = plan.wrk_duration.as_secs().max(1) * u64::from(plan.connections) * 20;
+    let (user_id, photo_path) = a_user(&app.base)?;
     let tokens_file = work.join("tokens.txt");
-    let mut tokens = String::new();
-    for _ in 0..registrations {
-        let body: serde_json::Value = agent
-            .get(&format!("{}/api/v1/token", app.base))
-            .call()?
-            .body_mut()
-            .read_json()?;
-        tokens.push_str(body["token"].as_str().context("token")?);
-        tokens.push('\n');
-    }
-    std::fs::write(&tokens_file, tokens)?;
     let upload = work.join("upload-1mb.jpeg");
     let (w, h) = if plan.photo_side.0 >= 4000 {
         (1600, 1200)
@@ -86,8 +80,12 @@ pub fn run(
     };
     std::fs::write(&upload, photo::samples::camera_like(w, h, 92))?;
     report.upload_bytes = std::fs::metadata(&upload)?.len();
+    let inputs = Inputs {
+        tokens: tokens_file,
+        upload,
+        paths: String::new(),
+    };
 
-    let users_page = "/api/v1/users?page=1&count=6".to_owned();
     let targets: Vec<(String, String, String, Option<&str>)> = vec![
         (
             "hello world (baseline)".into(),
@@ -96,9 +94,9 @@ pub fn run(
             None,
         ),
         (
-            format!("GET {users_page}"),
+            format!("GET {USERS_PAGE}"),
             app.base.clone(),
-            users_page.clone(),
+            USERS_PAGE.into(),
             None,
         ),
         (
@@ -126,6 +124,12 @@ pub fn run(
             None,
         ),
         (
+            "GET / (demo site)".into(),
+            app.base.clone(),
+            "/".into(),
+            None,
+        ),
+        (
             "POST /api/v1/users (1 MB JPEG)".into(),
             app.base.clone(),
             "/".into(),
@@ -133,16 +137,231 @@ pub fn run(
         ),
     ];
     for (label, base, path, script) in targets {
-        let stats = wrk(
-            plan,
-            &format!("{base}{path}"),
-            script,
-            &tokens_file,
-            &upload,
-        )
-        .with_context(|| format!("wrk on {label}"))?;
-        report.load.push(LoadRow { label, stats });
+        let url = format!("{base}{path}");
+        let run = |connections| {
+            if script.is_some() {
+                // Fresh tokens for every registration run: a used token would fail.
+                write_tokens(&app.base, plan, &inputs.tokens)?;
+            }
+            wrk(plan, connections, &url, script, &inputs)
+                .with_context(|| format!("wrk on {label} ({connections:?})"))
+        };
+        let many = run(Connections::Many)?;
+        let one = run(Connections::One)?;
+        report.load.push(LoadRow {
+            label,
+            photo_upload: script.is_some(),
+            many,
+            one,
+        });
     }
+
+    // The same app and hello world with a fresh instance for every request.
+    report.hello_one_instance_per_request = Some(one_instance_per_request(
+        plan,
+        &hello_manifest,
+        work,
+        "hello",
+        None,
+        &[],
+        "/hello",
+    )?);
+    drop(hello);
+    drop(app); // its files are copied for the next run
+    report.users_one_instance_per_request = Some(one_instance_per_request(
+        plan,
+        &spin_toml(),
+        work,
+        "app",
+        Some(&runtime_config),
+        &app_variables,
+        USERS_PAGE,
+    )?);
+
+    // The users page on PostgreSQL, through the host's connection pool.
+    let database_url = runtime.block_on(fresh_pg_schema())?;
+    let mut pg_variables = app_variables.clone();
+    pg_variables.push(("database_url", database_url));
+    let state = fresh_dir(&work.join("load-postgres"))?;
+    let pg_app = Host::start(
+        &spin_toml(),
+        &state,
+        Some(&write_runtime_config(&state)?),
+        &pg_variables,
+        "/api/v1/positions",
+    )?;
+    seed(&pg_app.base, plan.users)?;
+    let url = format!("{}{USERS_PAGE}", pg_app.base);
+    report.postgres_users_page = Some(LoadRow {
+        label: format!("GET {USERS_PAGE} on PostgreSQL"),
+        photo_upload: false,
+        many: wrk(plan, Connections::Many, &url, None, &inputs)?,
+        one: wrk(plan, Connections::One, &url, None, &inputs)?,
+    });
+    let (user_id, _) = a_user(&pg_app.base)?;
+    drop(pg_app);
+
+    // Two host processes on the same PostgreSQL schema and Redis stores, loaded together.
+    flush_redis()?;
+    let state = fresh_dir(&work.join("load-two-hosts"))?;
+    let redis_config = state.join("runtime-config.toml");
+    std::fs::write(&redis_config, redis_runtime_config())?;
+    let hosts = [
+        Host::start(
+            &spin_toml(),
+            &state.join("one"),
+            Some(&redis_config),
+            &pg_variables,
+            "/api/v1/positions",
+        )?,
+        Host::start(
+            &spin_toml(),
+            &state.join("other"),
+            Some(&redis_config),
+            &pg_variables,
+            "/api/v1/positions",
+        )?,
+    ];
+    let inputs = Inputs {
+        paths: format!("{USERS_PAGE} /api/v1/users/{user_id} /api/v1/positions /api/v1/token"),
+        ..inputs
+    };
+    let results: Vec<anyhow::Result<WrkStats>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = hosts
+            .iter()
+            .map(|host| {
+                let url = format!("{}/", host.base);
+                let inputs = &inputs;
+                scope.spawn(move || {
+                    wrk(
+                        &Plan {
+                            connections: (plan.connections / 2).max(1),
+                            threads: 1,
+                            ..*plan
+                        },
+                        Connections::Many,
+                        &url,
+                        Some("mixed.lua"),
+                        inputs,
+                    )
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|run| {
+                run.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("wrk thread panicked")))
+            })
+            .collect()
+    });
+    let mut both = Vec::new();
+    for result in results {
+        both.push(result?);
+    }
+    report.two_hosts = Some(WrkStats::combined(&both));
+    Ok(())
+}
+
+/// Files and values the wrk scripts read.
+pub struct Inputs {
+    /// One registration token per line (`register.lua`).
+    pub tokens: PathBuf,
+    /// The JPEG `register.lua` uploads.
+    pub upload: PathBuf,
+    /// Space-separated paths `mixed.lua` cycles through.
+    pub paths: String,
+}
+
+impl Inputs {
+    /// For runs whose scripts read nothing.
+    pub fn none() -> Self {
+        Self {
+            tokens: "/dev/null".into(),
+            upload: "/dev/null".into(),
+            paths: String::new(),
+        }
+    }
+}
+
+fn spin_toml() -> PathBuf {
+    workspace_root().join("spin.toml")
+}
+
+/// `path` on a host started with `--max-instance-reuse-count 1`, at 16 connections.
+fn one_instance_per_request(
+    plan: &Plan,
+    manifest: &Path,
+    work: &Path,
+    name: &str,
+    runtime_config: Option<&Path>,
+    variables: &[(&str, String)],
+    path: &str,
+) -> anyhow::Result<WrkStats> {
+    let state = fresh_dir(&work.join(format!("{name}-one-instance-per-request")))?;
+    // The app reads the data the reused run seeded: same files, copied.
+    if let Some(config) = runtime_config
+        && let Some(seeded) = config.parent()
+    {
+        for entry in std::fs::read_dir(seeded)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                std::fs::copy(entry.path(), state.join(entry.file_name()))?;
+            }
+        }
+    }
+    let config = runtime_config.map(|_| state.join("runtime-config.toml"));
+    let host = Host::start_with(
+        manifest,
+        &state,
+        config.as_deref(),
+        variables,
+        &ONE_INSTANCE_PER_REQUEST,
+        path,
+    )?;
+    wrk(
+        plan,
+        Connections::Many,
+        &format!("{}{path}", host.base),
+        None,
+        &Inputs::none(),
+    )
+}
+
+/// A user's id and photo path, from the first page.
+fn a_user(base: &str) -> anyhow::Result<(i64, String)> {
+    let page: serde_json::Value = ureq::get(&format!("{base}{USERS_PAGE}"))
+        .call()?
+        .body_mut()
+        .read_json()?;
+    let user_id = page["users"][0]["id"].as_i64().context("a user")?;
+    let photo_url = page["users"][0]["photo"].as_str().context("a photo")?;
+    let photo_path = photo_url
+        .strip_prefix(base)
+        .context("photo URL on the app's origin")?
+        .to_owned();
+    Ok((user_id, photo_path))
+}
+
+/// Registrations per second a run is given tokens for: several times what the photo
+/// pipeline allows on this machine even for the smoke run's small upload. A run that uses
+/// them all reports failures rather than reusing one.
+const TOKENS_PER_SECOND: u64 = 500;
+
+/// Fresh tokens for one registration run, one per line, in `file` (read by `register.lua`).
+fn write_tokens(base: &str, plan: &Plan, file: &Path) -> anyhow::Result<()> {
+    let registrations = plan.wrk_duration.as_secs().max(1) * TOKENS_PER_SECOND + 100;
+    let agent = ureq::Agent::new_with_defaults();
+    let mut tokens = String::new();
+    for _ in 0..registrations {
+        let body: serde_json::Value = agent
+            .get(&format!("{base}/api/v1/token"))
+            .call()?
+            .body_mut()
+            .read_json()?;
+        tokens.push_str(body["token"].as_str().context("token")?);
+        tokens.push('\n');
+    }
+    std::fs::write(file, tokens)?;
     Ok(())
 }
 
@@ -167,34 +386,40 @@ pub fn seed(base: &str, users: u32) -> anyhow::Result<()> {
 /// Runs wrk against `url`, with `script` (from crates/bench/wrk) before the report hook.
 pub fn wrk(
     plan: &Plan,
+    connections: Connections,
     url: &str,
     script: Option<&str>,
-    tokens: &Path,
-    upload: &Path,
+    inputs: &Inputs,
 ) -> anyhow::Result<WrkStats> {
+    let (threads, connections) = match connections {
+        Connections::Many => (plan.threads, plan.connections),
+        Connections::One => (1, 1),
+    };
     let scripts = workspace_root().join("crates/bench/wrk");
     let mut lua = String::new();
     if let Some(script) = script {
         lua.push_str(&std::fs::read_to_string(scripts.join(script))?);
     }
     lua.push_str(&std::fs::read_to_string(scripts.join("report.lua"))?);
-    let script_file =
-        std::env::temp_dir().join(format!("usersbypage-wrk-{}.lua", std::process::id()));
+    let script_file = tempfile_path("wrk", "lua");
     std::fs::write(&script_file, lua)?;
     let output = Command::new("wrk")
-        .arg(format!("-t{}", plan.threads))
-        .arg(format!("-c{}", plan.connections))
+        .arg(format!("-t{threads}"))
+        .arg(format!("-c{connections}"))
         .arg(format!("-d{}s", plan.wrk_duration.as_secs()))
         .arg("--timeout")
         .arg("10s")
         .arg("-s")
         .arg(&script_file)
         .arg(url)
-        .env("BENCH_TOKENS", tokens)
-        .env("BENCH_PHOTO", upload)
-        .env("BENCH_THREADS", plan.threads.to_string())
+        .env("BENCH_TOKENS", &inputs.tokens)
+        .env("BENCH_PHOTO", &inputs.upload)
+        .env("BENCH_PATHS", &inputs.paths)
+        .env("BENCH_THREADS", threads.to_string())
+        .env("BENCH_RUN", next_run().to_string())
         .output()
         .context("running wrk (scripts/bench installs it)")?;
+    let _ = std::fs::remove_file(&script_file);
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!(
@@ -218,7 +443,25 @@ pub fn wrk(
     })
 }
 
-pub fn fresh_dir(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+/// A number for each wrk run of this process, so that scripts can make unique data.
+fn next_run() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static RUN: AtomicU32 = AtomicU32::new(0);
+    RUN.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A path for a temporary file unique to this call.
+fn tempfile_path(stem: &str, extension: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    std::env::temp_dir().join(format!(
+        "usersbypage-{stem}-{}-{}.{extension}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+pub fn fresh_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
@@ -227,7 +470,7 @@ pub fn fresh_dir(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
 }
 
 /// The app's three key-value stores as files in `dir`.
-pub fn write_runtime_config(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+pub fn write_runtime_config(dir: &Path) -> anyhow::Result<PathBuf> {
     let path = dir.join("runtime-config.toml");
     let mut text = String::new();
     for label in ["tokens", "photos", "cache"] {
@@ -237,4 +480,49 @@ pub fn write_runtime_config(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     }
     std::fs::write(&path, text)?;
     Ok(path)
+}
+
+/// The three stores on Redis, one database each, as in `deploy/runtime-config.toml`.
+fn redis_runtime_config() -> String {
+    REDIS_STORES
+        .iter()
+        .map(|(label, db)| {
+            format!("[key_value_store.{label}]\ntype = \"redis\"\nurl = \"{REDIS}/{db}\"\n")
+        })
+        .collect()
+}
+
+fn flush_redis() -> anyhow::Result<()> {
+    for (_, db) in REDIS_STORES {
+        let status = Command::new("redis-cli")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "6379",
+                "-n",
+                &db.to_string(),
+                "FLUSHDB",
+            ])
+            .status()
+            .context("redis-cli (Redis on 127.0.0.1:6379 is needed for the two-host run)")?;
+        anyhow::ensure!(status.success(), "FLUSHDB failed on Redis database {db}");
+    }
+    Ok(())
+}
+
+/// An empty schema for the PostgreSQL load runs; the `database_url` that selects it.
+async fn fresh_pg_schema() -> anyhow::Result<String> {
+    let (client, connection) = tokio_postgres::connect(PG_ADMIN, tokio_postgres::NoTls)
+        .await
+        .context("PostgreSQL at 127.0.0.1:5432, database test")?;
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE; CREATE SCHEMA {PG_SCHEMA};"
+        ))
+        .await?;
+    Ok(format!(
+        "postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{PG_SCHEMA}"
+    ))
 }

@@ -1,4 +1,7 @@
 //! The one table the suite prints (Markdown, so it pastes into the README).
+//!
+//! The table never flatters: a row whose requests failed shows the failures instead of a
+//! throughput, and a target is judged only on the input it names (a smoke run judges none).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -16,9 +19,35 @@ pub struct WrkStats {
     pub errors: u64,
 }
 
+impl WrkStats {
+    /// Two runs side by side: requests and rates add up; latencies are the worse of the two.
+    pub fn combined(runs: &[WrkStats]) -> WrkStats {
+        WrkStats {
+            requests: runs.iter().map(|r| r.requests).sum(),
+            rps: runs.iter().map(|r| r.rps).sum(),
+            p50_ms: runs.iter().map(|r| r.p50_ms).fold(0.0, f64::max),
+            p99_ms: runs.iter().map(|r| r.p99_ms).fold(0.0, f64::max),
+            errors: runs.iter().map(|r| r.errors).sum(),
+        }
+    }
+
+    /// Requests per second, or the failures when any request failed.
+    fn rate(&self) -> String {
+        if self.errors == 0 {
+            format!("{:.0}", self.rps)
+        } else {
+            format!("FAILED ({} of {})", self.errors, self.requests)
+        }
+    }
+}
+
+/// One endpoint at many connections and at one keep-alive connection.
 pub struct LoadRow {
     pub label: String,
-    pub stats: WrkStats,
+    /// The 1 MB registration: its latency is the photo pipeline's, not the host's.
+    pub photo_upload: bool,
+    pub many: WrkStats,
+    pub one: WrkStats,
 }
 
 pub struct ScaleRow {
@@ -44,6 +73,10 @@ pub struct Report {
     pub upload_bytes: u64,
     pub photo_bytes: u64,
     pub load: Vec<LoadRow>,
+    pub hello_one_instance_per_request: Option<WrkStats>,
+    pub users_one_instance_per_request: Option<WrkStats>,
+    pub postgres_users_page: Option<LoadRow>,
+    pub two_hosts: Option<WrkStats>,
     pub scale: Vec<ScaleRow>,
     pub photo: Vec<PhotoRow>,
 }
@@ -58,6 +91,8 @@ const COMPONENTS: [(&str, u64); 6] = [
     ("site", MIB),
 ];
 const MIB: u64 = 1024 * 1024;
+/// The photo target names this input.
+const PHOTO_TARGET_SIDE: (u32, u32) = (4000, 3000);
 
 pub fn component_sizes(root: &Path) -> anyhow::Result<Vec<(String, u64)>> {
     COMPONENTS
@@ -84,9 +119,21 @@ impl Report {
             upload_bytes: 0,
             photo_bytes: 0,
             load: Vec::new(),
+            hello_one_instance_per_request: None,
+            users_one_instance_per_request: None,
+            postgres_users_page: None,
+            two_hosts: None,
             scale: Vec::new(),
             photo: Vec::new(),
         }
+    }
+
+    fn hello(&self) -> Option<&LoadRow> {
+        self.load.first()
+    }
+
+    fn users_page(&self) -> Option<&LoadRow> {
+        self.load.get(1)
     }
 
     pub fn render(&self) -> String {
@@ -94,7 +141,7 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "### usersbypage benchmarks{}\n\nwrk: {} threads, {} connections, {} s per row; host: release build of crates/host; machine: {} cores.\n",
+            "### usersbypage benchmarks{}\n\nwrk: {} threads, {} connections (and 1 keep-alive connection), {} s per run; host: release build of crates/host, serving as Spin 4 does (instances reused, Nagle on); machine: {} cores.\n",
             if self.smoke {
                 " (SMOKE RUN: tiny data, numbers mean nothing)"
             } else {
@@ -107,41 +154,113 @@ impl Report {
                 .map(|n| n.get())
                 .unwrap_or(0),
         );
-        let hello = self.load.first().map(|r| r.stats.rps).unwrap_or(f64::NAN);
+        self.render_load(&mut out);
+        self.render_instances_and_backends(&mut out);
+        self.render_scale(&mut out);
+        self.render_photo(&mut out);
+        self.render_sizes(&mut out);
+        self.render_targets(&mut out);
+        out
+    }
+
+    fn render_load(&self, out: &mut String) {
+        let p = &self.plan;
+        let hello = self.hello().map(|r| r.many.rps).unwrap_or(f64::NAN);
         let _ = writeln!(
             out,
-            "| Load ({} users) | req/s | p50 ms | p99 ms | errors | × hello |",
-            p.users
+            "| Load ({} users, SQLite) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × hello |",
+            p.users,
+            c = p.connections
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
-        for row in &self.load {
-            let s = row.stats;
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        for row in self.load.iter().chain(&self.postgres_users_page) {
             let _ = writeln!(
                 out,
-                "| {} | {:.0} | {:.2} | {:.2} | {} of {} | {:.2} |",
+                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.2} |",
                 row.label,
-                s.rps,
-                s.p50_ms,
-                s.p99_ms,
-                s.errors,
-                s.requests,
-                s.rps / hello
+                row.many.rate(),
+                row.many.p50_ms,
+                row.many.p99_ms,
+                row.one.p50_ms,
+                row.one.p99_ms,
+                row.one.rate(),
+                row.many.rps / hello
             );
         }
+    }
+
+    fn render_instances_and_backends(&self, out: &mut String) {
+        let pairs = [
+            (
+                "hello world",
+                self.hello().map(|r| r.many),
+                self.hello_one_instance_per_request,
+            ),
+            (
+                "GET /api/v1/users?page=1&count=6",
+                self.users_page().map(|r| r.many),
+                self.users_one_instance_per_request,
+            ),
+        ];
+        let _ = writeln!(
+            out,
+            "\n| Instances ({} connections) | reused (Spin's default) req/s | one per request req/s | reuse gain |",
+            self.plan.connections
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|");
+        for (label, reused, fresh) in pairs {
+            if let (Some(reused), Some(fresh)) = (reused, fresh) {
+                let _ = writeln!(
+                    out,
+                    "| {label} | {} | {} | {:.2} × |",
+                    reused.rate(),
+                    fresh.rate(),
+                    reused.rps / fresh.rps
+                );
+            }
+        }
+        if let Some(both) = self.two_hosts {
+            let _ = writeln!(
+                out,
+                "\n| Two host processes, one PostgreSQL and one Redis ({} connections, reads and tokens mixed) | req/s | p50 ms | p99 ms | errors |",
+                self.plan.connections
+            );
+            let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+            let _ = writeln!(
+                out,
+                "| both hosts together | {} | {:.2} | {:.2} | {} of {} |",
+                both.rate(),
+                both.p50_ms,
+                both.p99_ms,
+                both.errors,
+                both.requests
+            );
+        }
+    }
+
+    fn render_scale(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "\n| Scale ({} users, count=6) | page | req/s | p50 ms | p99 ms | errors |",
-            p.scale_users
+            self.plan.scale_users
         );
         let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
         for row in &self.scale {
             let s = row.stats;
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {} |",
-                row.backend, row.page, s.rps, s.p50_ms, s.p99_ms, s.errors
+                "| {} | {} | {} | {:.2} | {:.2} | {} |",
+                row.backend,
+                row.page,
+                s.rate(),
+                s.p50_ms,
+                s.p99_ms,
+                s.errors
             );
         }
+    }
+
+    fn render_photo(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "\n| Photo pipeline (camera JPEG: {}) | native ms | native peak RSS | in component ms | component memory |",
@@ -159,6 +278,9 @@ impl Report {
                 mib(row.component_memory)
             );
         }
+    }
+
+    fn render_sizes(&self, out: &mut String) {
         let _ = writeln!(out, "\n| Size and start-up | value | target |");
         let _ = writeln!(out, "|---|---:|---:|");
         for ((name, size), (_, target)) in self.sizes.iter().zip(COMPONENTS) {
@@ -178,36 +300,94 @@ impl Report {
                 d.as_millis()
             );
         }
+    }
 
-        let users_page = self.load.get(1).map(|r| r.stats.rps / hello);
-        let photo = self.photo.first().map(|r| r.component_ms);
+    fn render_targets(&self, out: &mut String) {
+        let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+        let judged = |ok: bool| {
+            if self.smoke {
+                "not judged (smoke run)"
+            } else {
+                verdict(ok)
+            }
+        };
+        let _ = writeln!(out, "\n| Target | result | |");
+        let _ = writeln!(out, "|---|---:|---|");
+
+        // One keep-alive connection: every endpoint but the upload, whose time is the photo
+        // pipeline's (see the photo rows).
+        let single = self
+            .load
+            .iter()
+            .chain(&self.postgres_users_page)
+            .filter(|r| !r.photo_upload && !r.label.starts_with("hello"))
+            .max_by(|a, b| a.one.p50_ms.total_cmp(&b.one.p50_ms));
+        if let Some(worst) = single {
+            let _ = writeln!(
+                out,
+                "| every endpoint's p50 at 1 keep-alive connection ≤ 2 ms (the 1 MB upload aside) | worst {:.2} ms ({}) | {} |",
+                worst.one.p50_ms,
+                worst.label,
+                judged(worst.one.p50_ms <= 2.0)
+            );
+        }
+        if let (Some(users), Some(hello)) = (self.users_page(), self.hello()) {
+            let ratio = users.many.rps / hello.many.rps;
+            let _ = writeln!(
+                out,
+                "| users page ≥ 0.5 × hello-world req/s (SQLite, reuse on) | {ratio:.2} × | {} |",
+                judged(ratio >= 0.5)
+            );
+        }
+        if let (Some(pg), Some(sqlite)) = (&self.postgres_users_page, self.users_page()) {
+            let ratio = pg.many.rps / sqlite.many.rps;
+            let _ = writeln!(
+                out,
+                "| PostgreSQL users page ≥ 0.8 × the SQLite one | {ratio:.2} × | {} |",
+                judged(ratio >= 0.8)
+            );
+        }
+        let errors: u64 = self
+            .load
+            .iter()
+            .chain(&self.postgres_users_page)
+            .flat_map(|r| [r.many.errors, r.one.errors])
+            .chain(self.hello_one_instance_per_request.map(|s| s.errors))
+            .chain(self.users_one_instance_per_request.map(|s| s.errors))
+            .chain(self.two_hosts.map(|s| s.errors))
+            .chain(self.scale.iter().map(|r| r.stats.errors))
+            .sum();
+        let _ = writeln!(
+            out,
+            "| 0 errors in every load run | {errors} | {} |",
+            verdict(errors == 0)
+        );
+        match self.photo.first() {
+            Some(row) if self.plan.photo_side == PHOTO_TARGET_SIDE && !self.smoke => {
+                let _ = writeln!(
+                    out,
+                    "| 5 MB photo in the component ≤ 90 ms | {:.1} ms | {} |",
+                    row.component_ms,
+                    verdict(row.component_ms <= 90.0)
+                );
+            }
+            _ => {
+                let (w, h) = self.plan.photo_side;
+                let _ = writeln!(
+                    out,
+                    "| 5 MB photo in the component ≤ 90 ms | not measured (this run's photo is {w}x{h}) | |"
+                );
+            }
+        }
         let sizes_ok = self
             .sizes
             .iter()
             .zip(COMPONENTS)
             .all(|((_, size), (_, target))| *size <= target);
-        let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
-        let _ = writeln!(out, "\n| Target | result | |");
-        let _ = writeln!(out, "|---|---:|---|");
-        if let Some(ratio) = users_page {
-            let _ = writeln!(
-                out,
-                "| users page ≥ 0.5 × hello-world req/s | {ratio:.2} × | {} |",
-                verdict(ratio >= 0.5)
-            );
-        }
-        if let Some(ms) = photo {
-            let _ = writeln!(
-                out,
-                "| 5 MB photo in the component ≤ 90 ms | {ms:.1} ms | {} |",
-                verdict(ms <= 90.0)
-            );
-        }
         let _ = writeln!(
             out,
             "| each component ≤ 1 MiB (users ≤ 2.5 MiB) | see sizes | {} |",
             verdict(sizes_ok)
         );
-        out
     }
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use storage::migrations::{self, MIGRATIONS};
 
 use crate::host::Host;
-use crate::load::{fresh_dir, write_runtime_config, wrk};
+use crate::load::{Connections, Inputs, fresh_dir, write_runtime_config, wrk};
 use crate::report::{Report, ScaleRow};
 use crate::{Plan, workspace_root};
 
@@ -77,14 +77,8 @@ fn measure(
     let last = users.div_ceil(COUNT);
     for (label, page) in [("first", 1), ("middle", last.div_ceil(2)), ("last", last)] {
         let url = format!("{}/api/v1/users?page={page}&count={COUNT}", host.base);
-        let stats = wrk(
-            plan,
-            &url,
-            None,
-            Path::new("/dev/null"),
-            Path::new("/dev/null"),
-        )
-        .with_context(|| format!("{backend} {label} page"))?;
+        let stats = wrk(plan, Connections::Many, &url, None, &Inputs::none())
+            .with_context(|| format!("{backend} {label} page"))?;
         report.scale.push(ScaleRow {
             backend: backend.to_owned(),
             page: format!("{label} (page {page})"),

@@ -1,5 +1,6 @@
 -- POST /api/v1/users with a real JPEG: every request uses its own token (from the file in
--- BENCH_TOKENS, one per line) and its own email and phone.
+-- BENCH_TOKENS, one per line) and its own email and phone. Tokens are never reused: once
+-- they run out, requests go without one and fail, and the run reports the failures.
 local boundary = "usersbypage-bench-boundary"
 local photo, tokens = nil, {}
 local threads, counter = 0, 0
@@ -17,6 +18,7 @@ init = function(args)
     tokens[#tokens + 1] = line
   end
   nthreads = tonumber(os.getenv("BENCH_THREADS"))
+  run = tonumber(os.getenv("BENCH_RUN"))
 end
 
 local function part(name, value)
@@ -27,10 +29,11 @@ end
 request = function()
   counter = counter + 1
   local n = tid + (counter - 1) * nthreads
-  local token = tokens[(n % #tokens) + 1]
+  local token = tokens[n + 1] or "exhausted" 
+  -- Unique across runs too (BENCH_RUN), or later runs would meet earlier runs' users.
   local body = part("name", "Bench User " .. n)
-    .. part("email", string.format("bench-%d-%d@example.com", tid, counter))
-    .. part("phone", string.format("+38099%07d", n))
+    .. part("email", string.format("bench-%d-%d@example.com", run, n))
+    .. part("phone", string.format("+380%09d", run * 10000000 + n))
     .. part("position_id", tostring(n % 4 + 1))
     .. "--" .. boundary .. '\r\nContent-Disposition: form-data; name="photo"; filename="photo.jpg"\r\n'
     .. "Content-Type: image/jpeg\r\n\r\n" .. photo .. "\r\n--" .. boundary .. "--\r\n"
