@@ -1,12 +1,12 @@
 //! `spin:sqlite/sqlite@3.1.0`: both the blocking and the async calls, on local SQLite files.
 //!
-//! Like Spin, every `open` gets a connection of its own, so a transaction begun by one
-//! request is never seen by another; concurrent writers wait on SQLite's lock (busy timeout
-//! 5 s). Closed connections with no transaction open are kept for the next `open`, with their
-//! prepared-statement cache, instead of reopening the file each request.
+//! As in Spin (`crates/sqlite-inproc`), every `open` gets a connection of its own, opened
+//! on its first statement and closed when the guest drops it: nothing is pooled, so a
+//! transaction begun by one request is never seen by another, and each request pays for
+//! opening the file. Concurrent writers wait on SQLite's lock (busy timeout 5 s).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -22,15 +22,11 @@ use crate::runtime_config::Location;
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Idle connections kept per database.
-const MAX_IDLE_CONNECTIONS: usize = 32;
-
 /// One named database.
 pub struct Database {
     target: Target,
     /// Keeps a shared in-memory database alive while the host runs.
     _anchor: Option<Mutex<Connection>>,
-    idle: Mutex<Vec<Connection>>,
 }
 
 enum Target {
@@ -39,31 +35,23 @@ enum Target {
     SharedMemory(String),
 }
 
-/// A connection lent to one guest `open`; returned to its database when dropped.
-pub struct Pooled {
-    conn: Option<Connection>,
+/// The guest's handle to an open connection: the file is opened on first use.
+pub struct ConnectionHandle {
     db: Arc<Database>,
+    conn: OnceLock<Arc<Mutex<Connection>>>,
 }
 
-impl std::ops::Deref for Pooled {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.conn
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("taken only on drop"))
-    }
-}
-
-impl Drop for Pooled {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.db.release(conn);
+impl ConnectionHandle {
+    fn connection(&self) -> Result<Arc<Mutex<Connection>>, Error> {
+        if let Some(conn) = self.conn.get() {
+            return Ok(Arc::clone(conn));
         }
+        let conn = self.db.connect().map_err(|e| Error::Io(e.to_string()))?;
+        Ok(Arc::clone(
+            self.conn.get_or_init(|| Arc::new(Mutex::new(conn))),
+        ))
     }
 }
-
-/// The guest's handle to an open connection.
-pub struct ConnectionHandle(Arc<Mutex<Pooled>>);
 
 impl Database {
     /// Prepares database `name` at `location` (creating the file's directory).
@@ -77,7 +65,6 @@ impl Database {
                 let db = Self {
                     target: Target::File(path.clone()),
                     _anchor: None,
-                    idle: Mutex::default(),
                 };
                 // WAL lets readers run beside the single writer; it is a property of the file.
                 db.connect()?.pragma_update(None, "journal_mode", "WAL")?;
@@ -93,7 +80,6 @@ impl Database {
                 Self {
                     target,
                     _anchor: Some(Mutex::new(anchor)),
-                    idle: Mutex::default(),
                 }
             }
         })
@@ -102,30 +88,6 @@ impl Database {
     /// A new connection (for start-up scripts).
     pub fn connect(&self) -> rusqlite::Result<Connection> {
         connect(&self.target)
-    }
-
-    /// A connection for one guest `open`: an idle one if any, else a new one.
-    fn lend(self: &Arc<Self>) -> rusqlite::Result<Pooled> {
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let conn = match idle {
-            Some(conn) => conn,
-            None => self.connect()?,
-        };
-        Ok(Pooled {
-            conn: Some(conn),
-            db: Arc::clone(self),
-        })
-    }
-
-    /// Takes a connection back unless a transaction is still open on it (dropping it
-    /// rolls that back).
-    fn release(&self, conn: Connection) {
-        if conn.is_autocommit()
-            && let Ok(mut idle) = self.idle.lock()
-            && idle.len() < MAX_IDLE_CONNECTIONS
-        {
-            idle.push(conn);
-        }
     }
 }
 
@@ -146,24 +108,24 @@ fn open(
     let Some(db) = view.grants.sqlite.get(database) else {
         return Ok(Err(Error::AccessDenied));
     };
-    match db.lend() {
-        Ok(conn) => Ok(Ok(view
-            .table
-            .push(ConnectionHandle(Arc::new(Mutex::new(conn))))?)),
-        Err(e) => Ok(Err(Error::Io(e.to_string()))),
-    }
+    let handle = ConnectionHandle {
+        db: Arc::clone(db),
+        conn: OnceLock::new(),
+    };
+    Ok(Ok(view.table.push(handle)?))
 }
 
+/// The handle's connection, opened now if this is its first use.
 fn connection(
     view: &mut SpinView<'_>,
     handle: &Resource<ConnectionHandle>,
-) -> wasmtime::Result<Arc<Mutex<Pooled>>> {
-    Ok(Arc::clone(&view.table.get(handle)?.0))
+) -> wasmtime::Result<Result<Arc<Mutex<Connection>>, Error>> {
+    Ok(view.table.get(handle)?.connection())
 }
 
 /// Runs one statement and collects its rows, as Spin's `execute` does.
 fn execute(
-    conn: &Mutex<Pooled>,
+    conn: &Mutex<Connection>,
     statement: &str,
     parameters: Vec<Value>,
 ) -> Result<QueryResult, Error> {
@@ -210,11 +172,11 @@ fn from_sql(value: ValueRef<'_>) -> Value {
     }
 }
 
-fn last_insert_rowid(conn: &Mutex<Pooled>) -> i64 {
+fn last_insert_rowid(conn: &Mutex<Connection>) -> i64 {
     conn.lock().map(|c| c.last_insert_rowid()).unwrap_or(0)
 }
 
-fn changes(conn: &Mutex<Pooled>) -> u64 {
+fn changes(conn: &Mutex<Connection>) -> u64 {
     conn.lock().map(|c| c.changes()).unwrap_or(0)
 }
 
@@ -232,7 +194,10 @@ impl HostConnection for SpinView<'_> {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
-        let conn = connection(self, &handle)?;
+        let conn = match connection(self, &handle)? {
+            Ok(conn) => conn,
+            Err(error) => return Ok(Err(error)),
+        };
         on_blocking_pool(move || execute(&conn, &statement, parameters)).await
     }
 
@@ -240,13 +205,11 @@ impl HostConnection for SpinView<'_> {
         &mut self,
         handle: Resource<ConnectionHandle>,
     ) -> wasmtime::Result<i64> {
-        let conn = connection(self, &handle)?;
-        Ok(last_insert_rowid(&conn))
+        Ok(connection(self, &handle)?.map_or(0, |conn| last_insert_rowid(&conn)))
     }
 
     async fn changes(&mut self, handle: Resource<ConnectionHandle>) -> wasmtime::Result<u64> {
-        let conn = connection(self, &handle)?;
-        Ok(changes(&conn))
+        Ok(connection(self, &handle)?.map_or(0, |conn| changes(&conn)))
     }
 
     async fn drop(&mut self, handle: Resource<ConnectionHandle>) -> wasmtime::Result<()> {
@@ -278,7 +241,10 @@ impl<T: Send> HostConnectionWithStore<T> for SpinApis {
             Error,
         >,
     > {
-        let conn = accessor.with(|mut access| connection(&mut access.get(), &handle))?;
+        let conn = match accessor.with(|mut access| connection(&mut access.get(), &handle))? {
+            Ok(conn) => conn,
+            Err(error) => return Ok(Err(error)),
+        };
         let result = on_blocking_pool(move || execute(&conn, &statement, parameters)).await?;
         let QueryResult { columns, rows } = match result {
             Ok(result) => result,
@@ -296,7 +262,7 @@ impl<T: Send> HostConnectionWithStore<T> for SpinApis {
         handle: Resource<ConnectionHandle>,
     ) -> wasmtime::Result<i64> {
         let conn = accessor.with(|mut access| connection(&mut access.get(), &handle))?;
-        Ok(last_insert_rowid(&conn))
+        Ok(conn.map_or(0, |conn| last_insert_rowid(&conn)))
     }
 
     async fn changes_async(
@@ -304,7 +270,7 @@ impl<T: Send> HostConnectionWithStore<T> for SpinApis {
         handle: Resource<ConnectionHandle>,
     ) -> wasmtime::Result<u64> {
         let conn = accessor.with(|mut access| connection(&mut access.get(), &handle))?;
-        Ok(changes(&conn))
+        Ok(conn.map_or(0, |conn| changes(&conn)))
     }
 }
 
