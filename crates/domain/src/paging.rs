@@ -116,6 +116,15 @@ pub struct Page {
 }
 
 impl PageRequest {
+    /// Users to skip before this page, whatever the total: the page can be read together
+    /// with the total and located afterwards.
+    pub fn offset(&self) -> u64 {
+        match self.start {
+            Start::Page(page) => (page - 1).saturating_mul(u64::from(self.count)),
+            Start::Offset(offset) => offset,
+        }
+    }
+
     /// The page over `total_users`, with absolute links under `list_url` (the list's own
     /// URL, e.g. `https://host/api/v1/users`). `None` for a page past the end; the first
     /// page of an empty list is a page.
@@ -136,7 +145,7 @@ impl PageRequest {
                     return None;
                 }
                 Some(Page {
-                    offset: (page - 1).saturating_mul(count),
+                    offset: self.offset(),
                     limit: self.count,
                     page,
                     total_pages,
@@ -317,10 +326,29 @@ mod tests {
     }
 
     #[test]
+    fn the_offset_is_known_before_the_total() {
+        assert_eq!(
+            query(Some("3"), Some("5"), None).parse().unwrap().offset(),
+            10
+        );
+        assert_eq!(
+            query(Some("9"), Some("5"), Some("7"))
+                .parse()
+                .unwrap()
+                .offset(),
+            7
+        );
+        assert_eq!(query(None, None, None).parse().unwrap().offset(), 0);
+        let last = query(Some("4"), Some("5"), None).parse().unwrap();
+        assert_eq!(last.locate(20, &list_url()).unwrap().offset, last.offset());
+    }
+
+    #[test]
     fn huge_pages_do_not_overflow() {
         let request = query(Some("9223372036854775807"), Some("100"), None)
             .parse()
             .unwrap();
         assert_eq!(request.locate(10, &list_url()), None);
+        assert_eq!(request.offset(), u64::MAX);
     }
 }

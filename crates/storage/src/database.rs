@@ -28,6 +28,36 @@ struct Sql {
     postgres: &'static str,
 }
 
+/// A statement written once, with SQLite's numbered placeholders `?1`, `?2`…; its
+/// PostgreSQL text is derived at compile time by turning each `?` into `$`. Statements whose
+/// SQL really differs between the dialects are written as two texts instead.
+macro_rules! sql {
+    ($text:expr) => {
+        Sql {
+            sqlite: $text,
+            postgres: {
+                const BYTES: [u8; $text.len()] = dollar_placeholders($text);
+                // SAFETY: `dollar_placeholders` swaps one ASCII byte for another, so the
+                // bytes are as valid UTF-8 as `$text`.
+                unsafe { std::str::from_utf8_unchecked(&BYTES) }
+            },
+        }
+    };
+}
+
+/// `text` with every `?` replaced by `$`, as PostgreSQL numbers its parameters. The SQL here
+/// has no `?` other than placeholders (checked by a unit test).
+const fn dollar_placeholders<const N: usize>(text: &str) -> [u8; N] {
+    let bytes = text.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if bytes[i] == b'?' { b'$' } else { bytes[i] };
+        i += 1;
+    }
+    out
+}
+
 /// A bound parameter.
 enum Param<'a> {
     Int(i64),
@@ -44,82 +74,54 @@ const PG_UNIQUE_VIOLATION: &str = "23505";
 const PG_MIGRATION_LOCK: i64 = 7_277_241_001;
 
 /// Column list of every user query, in [`UserRecord`]'s decoding order.
-macro_rules! user_select {
-    ($rest:literal) => {
-        concat!(
-            "SELECT u.id, u.name, u.email, u.phone, u.position_id, p.name, u.registration_timestamp, u.photo \
-             FROM users u JOIN positions p ON p.id = u.position_id ",
-            $rest
-        )
+macro_rules! user_columns {
+    () => {
+        "u.id, u.name, u.email, u.phone, u.position_id, p.name, u.registration_timestamp, u.photo"
     };
 }
 
-const SELECT_POSITIONS: Sql = Sql {
-    sqlite: "SELECT id, name FROM positions ORDER BY id",
-    postgres: "SELECT id, name FROM positions ORDER BY id",
-};
-const POSITION_EXISTS: Sql = Sql {
-    sqlite: "SELECT 1 FROM positions WHERE id = ?1",
-    postgres: "SELECT 1 FROM positions WHERE id = $1",
-};
-// Kept by triggers (migration 0002), so the list does not count a million rows each time.
-const COUNT_USERS: Sql = Sql {
-    sqlite: "SELECT total FROM users_total WHERE id = 1",
-    postgres: "SELECT total FROM users_total WHERE id = 1",
-};
-// The derived table walks only the `users_newest_first` index to skip `offset` rows; the
-// page's few ids are then joined to their rows, so skipped rows are never read.
-const USERS_PAGE: Sql = Sql {
-    sqlite: "SELECT u.id, u.name, u.email, u.phone, u.position_id, p.name, u.registration_timestamp, u.photo \
-             FROM (SELECT id FROM users ORDER BY registration_timestamp DESC, id DESC LIMIT ?1 OFFSET ?2) AS page \
-             JOIN users u ON u.id = page.id JOIN positions p ON p.id = u.position_id \
-             ORDER BY u.registration_timestamp DESC, u.id DESC",
-    postgres: "SELECT u.id, u.name, u.email, u.phone, u.position_id, p.name, u.registration_timestamp, u.photo \
-               FROM (SELECT id FROM users ORDER BY registration_timestamp DESC, id DESC LIMIT $1 OFFSET $2) AS page \
-               JOIN users u ON u.id = page.id JOIN positions p ON p.id = u.position_id \
-               ORDER BY u.registration_timestamp DESC, u.id DESC",
-};
-const USER_BY_ID: Sql = Sql {
-    sqlite: user_select!("WHERE u.id = ?1"),
-    postgres: user_select!("WHERE u.id = $1"),
-};
-const IDENTITY_TAKEN: Sql = Sql {
-    sqlite: "SELECT 1 FROM users WHERE email_key = ?1 OR phone = ?2 LIMIT 1",
-    postgres: "SELECT 1 FROM users WHERE email_key = $1 OR phone = $2 LIMIT 1",
-};
-const TOKEN_USED: Sql = Sql {
-    sqlite: "SELECT 1 FROM users WHERE registration_token = ?1",
-    postgres: "SELECT 1 FROM users WHERE registration_token = $1",
-};
-const INSERT_USER: Sql = Sql {
-    sqlite: "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
-    postgres: "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-};
+const SELECT_POSITIONS: Sql = sql!("SELECT id, name FROM positions ORDER BY id");
+const POSITION_EXISTS: Sql = sql!("SELECT 1 FROM positions WHERE id = ?1");
+// The total comes from the row triggers keep (migration 0002), so the list does not count a
+// million rows each time; the derived table walks only the `users_newest_first` index to
+// skip `offset` rows, and the page's few ids are then joined to their rows. The total's
+// row is joined to the page so that one statement answers both, and an empty page still
+// returns the total (with NULL user columns).
+const USERS_PAGE: Sql = sql!(concat!(
+    "SELECT t.total, ",
+    user_columns!(),
+    " FROM users_total t \
+     LEFT JOIN (SELECT id FROM users ORDER BY registration_timestamp DESC, id DESC LIMIT ?1 OFFSET ?2) AS page ON TRUE \
+     LEFT JOIN users u ON u.id = page.id \
+     LEFT JOIN positions p ON p.id = u.position_id \
+     WHERE t.id = 1 \
+     ORDER BY u.registration_timestamp DESC, u.id DESC"
+));
+const USER_BY_ID: Sql = sql!(concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u JOIN positions p ON p.id = u.position_id WHERE u.id = ?1"
+));
+const IDENTITY_TAKEN: Sql = sql!("SELECT 1 FROM users WHERE email_key = ?1 OR phone = ?2 LIMIT 1");
+const TOKEN_USED: Sql = sql!("SELECT 1 FROM users WHERE registration_token = ?1");
+const INSERT_USER: Sql = sql!(
+    "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id"
+);
 // Seeding skips fake people whose email or phone happens to exist already.
-const INSERT_USER_IF_NEW: Sql = Sql {
-    sqlite: "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING id",
-    postgres: "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
-};
-const INSERT_POSITION_IF_MISSING: Sql = Sql {
-    sqlite: "INSERT INTO positions (id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-    postgres: "INSERT INTO positions (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-};
-const SCHEMA_VERSION: Sql = Sql {
-    sqlite: "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-    postgres: "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
-};
+const INSERT_USER_IF_NEW: Sql = sql!(
+    "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING id"
+);
+const INSERT_POSITION_IF_MISSING: Sql =
+    sql!("INSERT INTO positions (id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+const SCHEMA_VERSION: Sql = sql!("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
 const CREATE_SCHEMA_MIGRATIONS: Sql = Sql {
     sqlite: "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
     postgres: "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
 };
-const RECORD_MIGRATION: Sql = Sql {
-    sqlite: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-    postgres: "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-};
+const RECORD_MIGRATION: Sql =
+    sql!("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)");
 const BEGIN_MIGRATION: Sql = Sql {
     // IMMEDIATE takes SQLite's write lock now, so two first requests cannot both migrate.
     sqlite: "BEGIN IMMEDIATE",
@@ -131,18 +133,9 @@ const LOCK_MIGRATION: Sql = Sql {
     // pg_advisory_xact_lock returns `void`, which has no row value: select a constant.
     postgres: "SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked",
 };
-const BEGIN: Sql = Sql {
-    sqlite: "BEGIN",
-    postgres: "BEGIN",
-};
-const COMMIT: Sql = Sql {
-    sqlite: "COMMIT",
-    postgres: "COMMIT",
-};
-const ROLLBACK: Sql = Sql {
-    sqlite: "ROLLBACK",
-    postgres: "ROLLBACK",
-};
+const BEGIN: Sql = sql!("BEGIN");
+const COMMIT: Sql = sql!("COMMIT");
+const ROLLBACK: Sql = sql!("ROLLBACK");
 
 /// Databases this instance has seen fully migrated, by `database_url`.
 ///
@@ -297,14 +290,13 @@ impl Database {
         Ok(())
     }
 
-    /// How many users there are.
-    pub async fn count_users(&self) -> Result<u64, StoreError> {
-        let count = self.query_one_int(&COUNT_USERS, &[]).await?;
-        u64::try_from(count).map_err(|_| StoreError::unavailable("negative user count"))
-    }
-
-    /// Up to `limit` users, newest first, after skipping `offset`.
-    pub async fn users_page(&self, offset: u64, limit: u32) -> Result<Vec<UserRecord>, StoreError> {
+    /// How many users there are, and up to `limit` of them, newest first, after skipping
+    /// `offset`: one statement, so both come from the same snapshot.
+    pub async fn users_page(
+        &self,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<UserRecord>), StoreError> {
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let rows = self
             .query(
@@ -312,7 +304,16 @@ impl Database {
                 &[Param::Int(i64::from(limit)), Param::Int(offset)],
             )
             .await?;
-        decode_all(rows)
+        let total = first_int(&rows).ok_or_else(|| StoreError::unavailable("no user total"))?;
+        let total =
+            u64::try_from(total).map_err(|_| StoreError::unavailable("negative user total"))?;
+        // Past the end the page is one row of NULL user columns beside the total.
+        let users = rows
+            .iter()
+            .filter(|row| row.get(1).is_some_and(|id| *id != Cell::Null))
+            .map(|row| UserRecord::try_from(&row[1..]).map_err(StoreError::Unavailable))
+            .collect::<Result<_, _>>()?;
+        Ok((total, users))
     }
 
     /// The user with `id`, if any.
@@ -540,18 +541,47 @@ mod tests {
         assert!(Backend::from_url("mysql://db").is_err());
     }
 
+    const ALL: [&Sql; 17] = [
+        &SELECT_POSITIONS,
+        &POSITION_EXISTS,
+        &USERS_PAGE,
+        &USER_BY_ID,
+        &IDENTITY_TAKEN,
+        &TOKEN_USED,
+        &INSERT_USER,
+        &INSERT_USER_IF_NEW,
+        &INSERT_POSITION_IF_MISSING,
+        &SCHEMA_VERSION,
+        &CREATE_SCHEMA_MIGRATIONS,
+        &RECORD_MIGRATION,
+        &BEGIN_MIGRATION,
+        &LOCK_MIGRATION,
+        &BEGIN,
+        &COMMIT,
+        &ROLLBACK,
+    ];
+
     #[test]
     fn placeholders_match_each_dialect() {
-        for sql in [
-            &USERS_PAGE,
-            &USER_BY_ID,
-            &INSERT_USER,
-            &IDENTITY_TAKEN,
-            &TOKEN_USED,
-        ] {
+        for sql in ALL {
             assert!(!sql.sqlite.contains('$'), "{}", sql.sqlite);
             assert!(!sql.postgres.contains('?'), "{}", sql.postgres);
+            // Every `?` is a numbered placeholder, so deriving `$N` changes nothing else.
+            for (i, _) in sql.sqlite.match_indices('?') {
+                let next = sql.sqlite[i + 1..].chars().next();
+                assert!(next.is_some_and(|c| c.is_ascii_digit()), "{}", sql.sqlite);
+            }
         }
+    }
+
+    #[test]
+    fn a_statement_written_once_gets_dollar_placeholders() {
+        assert_eq!(
+            TOKEN_USED.postgres,
+            "SELECT 1 FROM users WHERE registration_token = $1"
+        );
+        assert_eq!(INSERT_USER.postgres.matches('$').count(), 8);
+        assert_eq!(INSERT_USER.sqlite.replace('?', "$"), INSERT_USER.postgres);
     }
 
     #[test]
