@@ -5,6 +5,7 @@
 
 mod fakes;
 
+use api::query::QueryParams;
 use api::wire::SeededBody;
 use api::{ApiError, Reply};
 use domain::FieldErrors;
@@ -62,7 +63,7 @@ async fn seed(request: Request) -> Result<Reply, ApiError> {
     if !bool::from(given.ct_eq(secret.as_bytes())) {
         return Err(ApiError::Forbidden);
     }
-    let count = requested_count(request.uri().query())?;
+    let count = requested_count(QueryParams::of(request.uri()).get("count"))?;
 
     let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
     let positions = predefined_positions();
@@ -118,13 +119,8 @@ async fn insert_fakes(
 }
 
 /// `count`: an integer from 1 to 1000, 45 when absent.
-fn requested_count(query: Option<&str>) -> Result<i64, ApiError> {
-    let raw: Option<String> = query.and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "count")
-            .map(|(_, v)| v.into_owned())
-    });
-    let Some(raw) = present(raw.as_deref()) else {
+fn requested_count(raw: Option<&str>) -> Result<i64, ApiError> {
+    let Some(raw) = present(raw) else {
         return Ok(DEFAULT_COUNT);
     };
     let mut errors = FieldErrors::new();

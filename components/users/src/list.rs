@@ -1,5 +1,6 @@
 //! `GET /api/v1/users?page=&count=&offset=`.
 
+use api::query::QueryParams;
 use api::wire::{Links, ListedUser, UsersPageBody};
 use api::{ApiError, Reply};
 use domain::paging::PageQuery;
@@ -9,25 +10,11 @@ use spin_sdk::http::Request;
 use storage::Database;
 
 pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
-    let params: Vec<(String, String)> = request
-        .uri()
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let params = QueryParams::of(request.uri());
     let wanted = PageQuery {
-        page: param("page"),
-        count: param("count"),
-        offset: param("offset"),
+        page: params.get("page"),
+        count: params.get("count"),
+        offset: params.get("offset"),
     }
     .parse()?;
 
@@ -36,13 +23,11 @@ pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
         .join(crate::USERS_PATH)
         .map_err(|e| ApiError::Internal(e.into()))?;
     let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
-    let total = db.count_users().await?;
+    let (total, users) = db.users_page(wanted.offset(), wanted.count).await?;
     let page = wanted
         .locate(total, &list_url)
         .ok_or(ApiError::PageNotFound)?;
-    let users: Vec<ListedUser> = db
-        .users_page(page.offset, page.limit)
-        .await?
+    let users: Vec<ListedUser> = users
         .into_iter()
         .map(|user| ListedUser::new(user, &base))
         .collect();

@@ -24,7 +24,7 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
     let (parts, body) = request.into_parts();
 
     // 1. Token: before reading the body, so an unauthorised upload costs nothing.
-    let token_key = valid_token(&parts.headers).await?;
+    let (tokens, token_key) = valid_token(&parts.headers).await?;
     let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
     if db.token_used(token_key.as_str()).await? {
         return Err(ApiError::TokenExpired);
@@ -98,13 +98,8 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
     };
 
     // The token is spent in SQL already; dropping the grant only tidies the store.
-    match TokenStore::open().await {
-        Ok(tokens) => {
-            if let Err(e) = tokens.forget(&token_key).await {
-                eprintln!("could not forget a used token: {e:#}");
-            }
-        }
-        Err(e) => eprintln!("could not forget a used token: {e:#}"),
+    if let Err(e) = tokens.forget(&token_key).await {
+        eprintln!("could not forget a used token: {e:#}");
     }
     Ok(api::json(
         StatusCode::CREATED,
@@ -116,8 +111,9 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
     ))
 }
 
-/// The key of the request's token if it was issued and has not expired.
-async fn valid_token(headers: &http::HeaderMap) -> Result<TokenKey, ApiError> {
+/// The key of the request's token if it was issued and has not expired, with the open
+/// `tokens` store (the registration forgets the token there once it succeeds).
+async fn valid_token(headers: &http::HeaderMap) -> Result<(TokenStore, TokenKey), ApiError> {
     let raw = headers
         .get("token")
         .and_then(|v| v.to_str().ok())
@@ -127,7 +123,7 @@ async fn valid_token(headers: &http::HeaderMap) -> Result<TokenKey, ApiError> {
     let key = Token::parse(raw).ok_or(ApiError::TokenExpired)?.key();
     let tokens = TokenStore::open().await?;
     match tokens.grant(&key).await? {
-        Some(grant) if grant.is_valid_at(platform::unix_now()) => Ok(key),
+        Some(grant) if grant.is_valid_at(platform::unix_now()) => Ok((tokens, key)),
         Some(_) => {
             // Expired: nobody can use it any more, so it need not be kept.
             let _ = tokens.forget(&key).await;

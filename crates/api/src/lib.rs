@@ -10,6 +10,7 @@ pub mod conditional;
 pub mod cors;
 mod error;
 pub mod multipart;
+pub mod query;
 pub mod request_url;
 pub mod wire;
 
