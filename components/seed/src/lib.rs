@@ -24,9 +24,9 @@ const DEFAULT_COUNT: i64 = 45;
 const MAX_COUNT: i64 = 1000;
 /// The photo every seeded user shares.
 const STANDARD_PHOTO: &[u8] = include_bytes!("../assets/standard-photo.jpeg");
-/// Fakes may collide with existing emails or phones and be skipped; a few more attempts
-/// than requested users make up for that.
-const ATTEMPTS_PER_USER: i64 = 3;
+/// Fakes may collide with existing emails or phones and be skipped; up to this many batches
+/// make up for that.
+const ATTEMPTS_PER_USER: u32 = 3;
 
 /// The contract's predefined positions.
 fn predefined_positions() -> Vec<Position> {
@@ -76,18 +76,7 @@ async fn seed(request: Request) -> Result<Reply, ApiError> {
         photos.put(photo.as_str(), STANDARD_PHOTO).await?;
     }
 
-    // One transaction: a thousand inserts commit once, and a failure leaves no half seed.
-    db.begin().await?;
-    let created = match insert_fakes(&db, count, &positions, &photo).await {
-        Ok(created) => {
-            db.commit().await?;
-            created
-        }
-        Err(e) => {
-            let _ = db.rollback().await;
-            return Err(e);
-        }
-    };
+    let created = insert_fakes(&db, count, &positions, &photo).await?;
     Ok(api::json(
         StatusCode::CREATED,
         &SeededBody {
@@ -98,22 +87,28 @@ async fn seed(request: Request) -> Result<Reply, ApiError> {
     ))
 }
 
+/// Inserts `count` fake users: all at once in one statement (all its rows or none), then,
+/// for fakes whose email or phone happened to exist, a smaller batch of new ones, up to
+/// [`ATTEMPTS_PER_USER`] rounds. No transaction spans the batches: the instance's database
+/// connection is shared by its concurrent requests and only ever runs single statements.
 async fn insert_fakes(
     db: &Database,
     count: i64,
     positions: &[Position],
     photo: &PhotoFile,
 ) -> Result<u64, ApiError> {
-    let mut created = 0u64;
+    let wanted = count.unsigned_abs();
     let now = i64::try_from(platform::unix_now()).unwrap_or(i64::MAX);
-    for _ in 0..count * ATTEMPTS_PER_USER {
-        if created >= count.unsigned_abs() {
+    let mut created = 0u64;
+    for _ in 0..ATTEMPTS_PER_USER {
+        let missing = wanted.saturating_sub(created);
+        if missing == 0 {
             break;
         }
-        let user = fakes::user(positions, photo, now);
-        if db.insert_user_if_new(&user).await? {
-            created += 1;
-        }
+        let batch: Vec<_> = (0..missing)
+            .map(|_| fakes::user(positions, photo, now))
+            .collect();
+        created += db.insert_users_if_new(&batch).await?;
     }
     Ok(created)
 }

@@ -2,8 +2,17 @@
 //!
 //! Every statement exists in both dialects ([`Sql`]); parameters are always bound, never
 //! formatted into the text. Opening a [`Database`] applies missing migrations first.
+//!
+//! Spin reuses an instance for many requests (128 by default, 16 at once), so the instance
+//! keeps its connection for the next request: Spin opens a SQLite file anew for every
+//! `open` (and parses its schema again), and checks a PostgreSQL connection out of its pool
+//! and resets it. A kept connection is shared by the instance's concurrent requests, so it
+//! only ever runs single statements (each atomic on its own): no request opens a
+//! transaction on it. The one multi-statement job, migrating, runs on the new connection
+//! before it is kept. A connection that fails is dropped; the next request opens another.
 
-use std::sync::Mutex;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use spin_sdk::{pg, sqlite};
 
@@ -14,7 +23,8 @@ use crate::records::{NewUser, Position, UserRecord};
 
 /// An open database.
 pub struct Database {
-    conn: Conn,
+    conn: Rc<Conn>,
+    url: String,
 }
 
 enum Conn {
@@ -108,11 +118,29 @@ const INSERT_USER: Sql = sql!(
     "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id"
 );
-// Seeding skips fake people whose email or phone happens to exist already.
-const INSERT_USER_IF_NEW: Sql = sql!(
-    "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING id"
-);
+/// Columns of a new user, in [`user_params`]'s order.
+const USER_COLUMNS: usize = 8;
+
+/// `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING id` for `rows` users, in each
+/// dialect: seeding skips fake people whose email or phone happens to exist already.
+fn insert_users_if_new(rows: usize) -> (String, String) {
+    let text = |mark: char| {
+        let values: Vec<String> = (0..rows)
+            .map(|row| {
+                let placeholders: Vec<String> = (1..=USER_COLUMNS)
+                    .map(|column| format!("{mark}{}", row * USER_COLUMNS + column))
+                    .collect();
+                format!("({})", placeholders.join(", "))
+            })
+            .collect();
+        format!(
+            "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
+             VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+            values.join(", ")
+        )
+    };
+    (text('?'), text('$'))
+}
 const INSERT_POSITION_IF_MISSING: Sql =
     sql!("INSERT INTO positions (id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
 const SCHEMA_VERSION: Sql = sql!("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
@@ -133,29 +161,36 @@ const LOCK_MIGRATION: Sql = Sql {
     // pg_advisory_xact_lock returns `void`, which has no row value: select a constant.
     postgres: "SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked",
 };
-const BEGIN: Sql = sql!("BEGIN");
 const COMMIT: Sql = sql!("COMMIT");
 const ROLLBACK: Sql = sql!("ROLLBACK");
 
-/// Databases this instance has seen fully migrated, by `database_url`.
-///
-/// Spin reuses an instance for many requests, and a schema never goes back to an older
-/// version, so after one successful check the instance need not ask again. Nothing else
-/// about the database is remembered between requests.
-static SCHEMA_CURRENT: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-fn schema_known_current(database_url: &str) -> bool {
-    SCHEMA_CURRENT
-        .lock()
-        .is_ok_and(|known| known.iter().any(|url| url == database_url))
+thread_local! {
+    /// This instance's open connection per `database_url`, with its schema known current.
+    /// (A component instance is single-threaded: the thread-local is the instance's.)
+    static KEPT: RefCell<Vec<(String, Rc<Conn>)>> = const { RefCell::new(Vec::new()) };
 }
 
-fn remember_schema_current(database_url: &str) {
-    if let Ok(mut known) = SCHEMA_CURRENT.lock()
-        && !known.iter().any(|url| url == database_url)
-    {
-        known.push(database_url.to_owned());
-    }
+fn kept(database_url: &str) -> Option<Rc<Conn>> {
+    KEPT.with_borrow(|kept| {
+        kept.iter()
+            .find(|(url, _)| url == database_url)
+            .map(|(_, conn)| Rc::clone(conn))
+    })
+}
+
+fn keep(database_url: &str, conn: &Rc<Conn>) {
+    KEPT.with_borrow_mut(|kept| {
+        if !kept.iter().any(|(url, _)| url == database_url) {
+            kept.push((database_url.to_owned(), Rc::clone(conn)));
+        }
+    });
+}
+
+/// Drops `conn` from the kept connections (if it is the one kept for `database_url`).
+fn forget(database_url: &str, conn: &Rc<Conn>) {
+    KEPT.with_borrow_mut(|kept| {
+        kept.retain(|(url, kept)| !(url == database_url && Rc::ptr_eq(kept, conn)));
+    });
 }
 
 /// Which back end a `database_url` names.
@@ -190,9 +225,15 @@ impl Backend {
 }
 
 impl Database {
-    /// Opens the database `database_url` names and brings its schema up to date (checked
-    /// once per instance).
+    /// The database `database_url` names, its schema up to date: the instance's kept
+    /// connection, or a new one (migrated if need be, then kept).
     pub async fn open(database_url: &str) -> Result<Self, StoreError> {
+        if let Some(conn) = kept(database_url) {
+            return Ok(Self {
+                conn,
+                url: database_url.to_owned(),
+            });
+        }
         let conn = match Backend::from_url(database_url)? {
             Backend::Sqlite(name) => {
                 Conn::Sqlite(sqlite::Connection::open(&name).await.map_err(|e| {
@@ -205,11 +246,12 @@ impl Database {
                 })?)
             }
         };
-        let db = Self { conn };
-        if !schema_known_current(database_url) {
-            db.migrate().await?;
-            remember_schema_current(database_url);
-        }
+        let db = Self {
+            conn: Rc::new(conn),
+            url: database_url.to_owned(),
+        };
+        db.migrate().await?;
+        keep(database_url, &db.conn);
         Ok(db)
     }
 
@@ -243,7 +285,7 @@ impl Database {
         // Read again: another instance may have just finished.
         let current = self.query_one_int(&SCHEMA_VERSION, &[]).await?;
         for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
-            let script = match self.conn {
+            let script = match *self.conn {
                 Conn::Sqlite(_) => migration.sqlite,
                 Conn::Postgres(_) => migration.postgres,
             };
@@ -349,27 +391,16 @@ impl Database {
         first_int(&rows).ok_or_else(|| StoreError::unavailable("INSERT returned no id"))
     }
 
-    /// Inserts `user` unless its email or phone exists; `true` if it was inserted.
-    pub async fn insert_user_if_new(&self, user: &NewUser) -> Result<bool, StoreError> {
-        Ok(!self
-            .query(&INSERT_USER_IF_NEW, &user_params(user))
-            .await?
-            .is_empty())
-    }
-
-    /// Starts a transaction on this connection (seeding inserts many rows at once).
-    pub async fn begin(&self) -> Result<(), StoreError> {
-        self.execute(&BEGIN, &[]).await
-    }
-
-    /// Commits the transaction [`Database::begin`] started.
-    pub async fn commit(&self) -> Result<(), StoreError> {
-        self.execute(&COMMIT, &[]).await
-    }
-
-    /// Abandons the transaction [`Database::begin`] started.
-    pub async fn rollback(&self) -> Result<(), StoreError> {
-        self.execute(&ROLLBACK, &[]).await
+    /// Inserts those of `users` whose email and phone are new, in one statement (so all of
+    /// them or none); how many were inserted.
+    pub async fn insert_users_if_new(&self, users: &[NewUser]) -> Result<u64, StoreError> {
+        if users.is_empty() {
+            return Ok(0);
+        }
+        let (sqlite, postgres) = insert_users_if_new(users.len());
+        let params: Vec<Param<'_>> = users.iter().flat_map(user_params).collect();
+        let rows = self.query_text(&sqlite, &postgres, &params).await?;
+        Ok(rows.len() as u64)
     }
 
     async fn query_one_int(&self, sql: &Sql, params: &[Param<'_>]) -> Result<i64, StoreError> {
@@ -383,7 +414,7 @@ impl Database {
 
     /// Runs a statement without parameters (migrations).
     async fn run_raw(&self, statement: &str) -> Result<(), StoreError> {
-        match &self.conn {
+        match &*self.conn {
             Conn::Sqlite(conn) => {
                 let result = conn.execute(statement, []).await.map_err(sqlite_error)?;
                 result.collect().await.map_err(sqlite_error)?;
@@ -399,17 +430,40 @@ impl Database {
 
     /// Runs one statement and collects its rows as cells.
     async fn query(&self, sql: &Sql, params: &[Param<'_>]) -> Result<Vec<Vec<Cell>>, StoreError> {
-        match &self.conn {
+        self.query_text(sql.sqlite, sql.postgres, params).await
+    }
+
+    /// [`Database::query`] with the statement's text in each dialect. A failure other than a
+    /// conflict may mean the connection itself is broken: it is no longer kept.
+    async fn query_text(
+        &self,
+        sqlite: &str,
+        postgres: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        let result = self.run(sqlite, postgres, params).await;
+        if let Err(error) = &result
+            && !matches!(error, StoreError::Conflict(_))
+        {
+            forget(&self.url, &self.conn);
+        }
+        result
+    }
+
+    async fn run(
+        &self,
+        sqlite: &str,
+        postgres: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        match &*self.conn {
             Conn::Sqlite(conn) => {
                 let params = params.iter().map(|p| match p {
                     Param::Int(i) => sqlite::Value::Integer(*i),
                     Param::Text(t) => sqlite::Value::Text((*t).to_owned()),
                     Param::Null => sqlite::Value::Null,
                 });
-                let result = conn
-                    .execute(sql.sqlite, params)
-                    .await
-                    .map_err(sqlite_error)?;
+                let result = conn.execute(sqlite, params).await.map_err(sqlite_error)?;
                 let rows = result.collect().await.map_err(sqlite_error)?;
                 rows.into_iter()
                     .map(|row| row.values.iter().map(sqlite_cell).collect())
@@ -424,7 +478,7 @@ impl Database {
                         Param::Null => pg::ParameterValue::DbNull,
                     })
                     .collect();
-                let result = conn.query(sql.postgres, params).await.map_err(pg_error)?;
+                let result = conn.query(postgres, params).await.map_err(pg_error)?;
                 let width = result.columns().len();
                 let rows = result.collect().await.map_err(pg_error)?;
                 rows.iter()
@@ -541,7 +595,7 @@ mod tests {
         assert!(Backend::from_url("mysql://db").is_err());
     }
 
-    const ALL: [&Sql; 17] = [
+    const ALL: [&Sql; 15] = [
         &SELECT_POSITIONS,
         &POSITION_EXISTS,
         &USERS_PAGE,
@@ -549,14 +603,12 @@ mod tests {
         &IDENTITY_TAKEN,
         &TOKEN_USED,
         &INSERT_USER,
-        &INSERT_USER_IF_NEW,
         &INSERT_POSITION_IF_MISSING,
         &SCHEMA_VERSION,
         &CREATE_SCHEMA_MIGRATIONS,
         &RECORD_MIGRATION,
         &BEGIN_MIGRATION,
         &LOCK_MIGRATION,
-        &BEGIN,
         &COMMIT,
         &ROLLBACK,
     ];
@@ -582,6 +634,13 @@ mod tests {
         );
         assert_eq!(INSERT_USER.postgres.matches('$').count(), 8);
         assert_eq!(INSERT_USER.sqlite.replace('?', "$"), INSERT_USER.postgres);
+    }
+
+    #[test]
+    fn a_multi_row_insert_numbers_its_placeholders_in_both_dialects() {
+        let (sqlite, postgres) = insert_users_if_new(2);
+        assert!(sqlite.contains("VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8), (?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT"), "{sqlite}");
+        assert_eq!(sqlite.replace('?', "$"), postgres);
     }
 
     #[test]
