@@ -79,9 +79,6 @@ enum Param<'a> {
 const SQLITE_UNIQUE: &str = "UNIQUE constraint failed";
 /// PostgreSQL's SQLSTATE for a unique violation.
 const PG_UNIQUE_VIOLATION: &str = "23505";
-/// Any constant: PostgreSQL advisory lock taken while migrating, so concurrent first
-/// requests migrate once.
-const PG_MIGRATION_LOCK: i64 = 7_277_241_001;
 
 /// Column list of every user query, in [`UserRecord`]'s decoding order.
 macro_rules! user_columns {
@@ -144,25 +141,15 @@ fn insert_users_if_new(rows: usize) -> (String, String) {
 const INSERT_POSITION_IF_MISSING: Sql =
     sql!("INSERT INTO positions (id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
 const SCHEMA_VERSION: Sql = sql!("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-const CREATE_SCHEMA_MIGRATIONS: Sql = Sql {
-    sqlite: "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-    postgres: "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-};
-const RECORD_MIGRATION: Sql =
-    sql!("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)");
-const BEGIN_MIGRATION: Sql = Sql {
-    // IMMEDIATE takes SQLite's write lock now, so two first requests cannot both migrate.
-    sqlite: "BEGIN IMMEDIATE",
-    postgres: "BEGIN",
-};
-const LOCK_MIGRATION: Sql = Sql {
-    // SQLite already holds its write lock (BEGIN IMMEDIATE); the parameter is unused.
-    sqlite: "SELECT ?1",
-    // pg_advisory_xact_lock returns `void`, which has no row value: select a constant.
-    postgres: "SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked",
-};
-const COMMIT: Sql = sql!("COMMIT");
-const ROLLBACK: Sql = sql!("ROLLBACK");
+// SQLite migrates in a transaction on the connection being opened (PostgreSQL in one
+// statement, `migrations::postgres_migrate_all`). IMMEDIATE takes SQLite's write lock at
+// once, so two first requests cannot both migrate.
+const SQLITE_BEGIN_MIGRATION: &str = "BEGIN IMMEDIATE";
+const SQLITE_CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)";
+const SQLITE_RECORD_MIGRATION: &str =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)";
+const SQLITE_COMMIT: &str = "COMMIT";
+const SQLITE_ROLLBACK: &str = "ROLLBACK";
 
 thread_local! {
     /// This instance's open connection per `database_url`, with its schema known current.
@@ -256,8 +243,8 @@ impl Database {
     }
 
     /// Applies missing migrations. The usual case (up to date) costs one query; otherwise
-    /// everything happens in one transaction under a lock, so concurrent first requests
-    /// migrate once and a failed migration leaves nothing behind.
+    /// everything happens in one transaction under a lock (PostgreSQL: one statement), so
+    /// concurrent first requests migrate once and a failed migration leaves nothing behind.
     async fn migrate(&self) -> Result<(), StoreError> {
         // An error here means no schema_migrations table yet: a brand-new database.
         let current = self
@@ -267,42 +254,42 @@ impl Database {
         if current >= migrations::latest() {
             return Ok(());
         }
-        self.execute(&BEGIN_MIGRATION, &[]).await?;
-        match self.apply_pending().await {
-            Ok(()) => self.execute(&COMMIT, &[]).await,
-            Err(e) => {
-                let _ = self.execute(&ROLLBACK, &[]).await;
-                Err(e)
+        match *self.conn {
+            Conn::Postgres(_) => self
+                .run_raw(&migrations::postgres_migrate_all())
+                .await
+                .map_err(|e| StoreError::unavailable(format!("migrating: {e}"))),
+            Conn::Sqlite(_) => {
+                self.run_raw(SQLITE_BEGIN_MIGRATION).await?;
+                match self.apply_pending_sqlite().await {
+                    Ok(()) => self.run_raw(SQLITE_COMMIT).await,
+                    Err(e) => {
+                        let _ = self.run_raw(SQLITE_ROLLBACK).await;
+                        Err(e)
+                    }
+                }
             }
         }
     }
 
-    async fn apply_pending(&self) -> Result<(), StoreError> {
-        self.query(&LOCK_MIGRATION, &[Param::Int(PG_MIGRATION_LOCK)])
-            .await?;
-        // Under the lock: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe to race.
-        self.execute(&CREATE_SCHEMA_MIGRATIONS, &[]).await?;
-        // Read again: another instance may have just finished.
+    async fn apply_pending_sqlite(&self) -> Result<(), StoreError> {
+        self.run_raw(SQLITE_CREATE_SCHEMA_MIGRATIONS).await?;
+        // Read again under the lock: another instance may have just finished.
         let current = self.query_one_int(&SCHEMA_VERSION, &[]).await?;
         for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
-            let script = match *self.conn {
-                Conn::Sqlite(_) => migration.sqlite,
-                Conn::Postgres(_) => migration.postgres,
-            };
-            for statement in migrations::statements(script) {
+            for statement in migrations::statements(migration.sqlite) {
                 self.run_raw(&statement).await.map_err(|e| {
                     StoreError::unavailable(format!("migration {}: {e}", migration.name))
                 })?;
             }
-            self.execute(
-                &RECORD_MIGRATION,
-                &[
-                    Param::Int(migration.version),
-                    Param::Text(migration.name),
-                    Param::Int(unix_now()),
-                ],
-            )
-            .await?;
+            let params = [
+                Param::Int(migration.version),
+                Param::Text(migration.name),
+                Param::Int(unix_now()),
+            ];
+            // SQLite only: there is no PostgreSQL text.
+            self.query_text(SQLITE_RECORD_MIGRATION, "", &params)
+                .await?;
         }
         Ok(())
     }
@@ -595,7 +582,7 @@ mod tests {
         assert!(Backend::from_url("mysql://db").is_err());
     }
 
-    const ALL: [&Sql; 15] = [
+    const ALL: [&Sql; 9] = [
         &SELECT_POSITIONS,
         &POSITION_EXISTS,
         &USERS_PAGE,
@@ -605,12 +592,6 @@ mod tests {
         &INSERT_USER,
         &INSERT_POSITION_IF_MISSING,
         &SCHEMA_VERSION,
-        &CREATE_SCHEMA_MIGRATIONS,
-        &RECORD_MIGRATION,
-        &BEGIN_MIGRATION,
-        &LOCK_MIGRATION,
-        &COMMIT,
-        &ROLLBACK,
     ];
 
     #[test]
