@@ -129,7 +129,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
     }
-    let units: [(&str, fn(u64) -> Duration); 5] = [
+    type Unit = fn(u64) -> Duration;
+    let units: [(&str, Unit); 5] = [
         ("ms", Duration::from_millis),
         ("us", Duration::from_micros),
         ("μs", Duration::from_micros),

@@ -38,6 +38,10 @@ pub struct PgPools {
 }
 
 impl PgPools {
+    #[allow(
+        clippy::result_large_err,
+        reason = "the WIT error type is what the guest receives"
+    )]
     fn pool(&self, address: &str) -> Result<Pool, Error> {
         let mut pools = self
             .pools
