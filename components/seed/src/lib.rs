@@ -5,6 +5,8 @@
 
 mod fakes;
 
+use std::collections::HashSet;
+
 use api::query::QueryParams;
 use api::wire::SeededBody;
 use api::{ApiError, Reply};
@@ -105,12 +107,37 @@ async fn insert_fakes(
         if missing == 0 {
             break;
         }
-        let batch: Vec<_> = (0..missing)
-            .map(|_| fakes::user(positions, photo, now))
-            .collect();
+        let batch = distinct_fakes(missing, positions, photo, now);
         created += db.insert_users_if_new(&batch).await?;
     }
     Ok(created)
+}
+
+/// `count` fake users with no email or phone twice among them (a statement inserting the
+/// same email twice would fail as a whole).
+fn distinct_fakes(
+    count: u64,
+    positions: &[Position],
+    photo: &PhotoFile,
+    now: i64,
+) -> Vec<storage::NewUser> {
+    let mut emails = HashSet::new();
+    let mut phones = HashSet::new();
+    let mut batch = Vec::new();
+    // Collisions between fakes are rare; the bound only guards against a degenerate
+    // generator.
+    for _ in 0..count.saturating_mul(2) {
+        if batch.len() as u64 == count {
+            break;
+        }
+        let user = fakes::user(positions, photo, now);
+        if !emails.contains(&user.email_key) && !phones.contains(&user.phone) {
+            emails.insert(user.email_key.clone());
+            phones.insert(user.phone.clone());
+            batch.push(user);
+        }
+    }
+    batch
 }
 
 /// `count`: an integer from 1 to 1000, 45 when absent.

@@ -128,6 +128,14 @@ impl Report {
         }
     }
 
+    /// The scale run's first page on `backend`.
+    fn first_page(&self, backend: &str) -> Option<WrkStats> {
+        self.scale
+            .iter()
+            .find(|r| r.backend == backend)
+            .map(|r| r.stats)
+    }
+
     fn hello(&self) -> Option<&LoadRow> {
         self.load.first()
     }
@@ -241,20 +249,25 @@ impl Report {
     fn render_scale(&self, out: &mut String) {
         let _ = writeln!(
             out,
-            "\n| Scale ({} users, count=6) | page | req/s | p50 ms | p99 ms | errors |",
+            "\n| Scale ({} users, count=6) | page | req/s | p50 ms | p99 ms | p50 × page 1 | errors |",
             self.plan.scale_users
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
         for row in &self.scale {
             let s = row.stats;
+            let first = self
+                .first_page(&row.backend)
+                .map(|f| f.p50_ms)
+                .unwrap_or(f64::NAN);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {:.2} | {:.2} | {} |",
+                "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {} |",
                 row.backend,
                 row.page,
                 s.rate(),
                 s.p50_ms,
                 s.p99_ms,
+                s.p50_ms / first,
                 s.errors
             );
         }
@@ -346,6 +359,19 @@ impl Report {
                 "| PostgreSQL users page ≥ 0.8 × the SQLite one | {ratio:.2} × | {} |",
                 judged(ratio >= 0.8)
             );
+        }
+        for backend in ["SQLite", "PostgreSQL"] {
+            let first = self.first_page(backend);
+            let last = self.scale.iter().rfind(|r| r.backend == backend);
+            if let (Some(first), Some(last)) = (first, last) {
+                let ratio = last.stats.p50_ms / first.p50_ms;
+                let _ = writeln!(
+                    out,
+                    "| last page ≤ 2 × page 1 at {} users, {backend} (p50) | {ratio:.2} × | {} |",
+                    self.plan.scale_users,
+                    judged(ratio <= 2.0)
+                );
+            }
         }
         let errors: u64 = self
             .load

@@ -89,20 +89,19 @@ macro_rules! user_columns {
 
 const SELECT_POSITIONS: Sql = sql!("SELECT id, name FROM positions ORDER BY id");
 const POSITION_EXISTS: Sql = sql!("SELECT 1 FROM positions WHERE id = ?1");
-// The total comes from the row triggers keep (migration 0002), so the list does not count a
-// million rows each time; the derived table walks only the `users_newest_first` index to
-// skip `offset` rows, and the page's few ids are then joined to their rows. The total's
-// row is joined to the page so that one statement answers both, and an empty page still
-// returns the total (with NULL user columns).
+// A page is a range of list places (migration 0003: places 1..=total, oldest first, in the
+// list's order), read through the `users_list_position` index whatever the offset: `?1`
+// users after skipping the `?2` newest. The total is the row triggers keep; joining the
+// page to it answers both in one statement, and an empty page still returns the total
+// (with NULL user columns).
 const USERS_PAGE: Sql = sql!(concat!(
     "SELECT t.total, ",
     user_columns!(),
     " FROM users_total t \
-     LEFT JOIN (SELECT id FROM users ORDER BY registration_timestamp DESC, id DESC LIMIT ?1 OFFSET ?2) AS page ON TRUE \
-     LEFT JOIN users u ON u.id = page.id \
+     LEFT JOIN users u ON u.list_position BETWEEN t.total - ?2 - ?1 + 1 AND t.total - ?2 \
      LEFT JOIN positions p ON p.id = u.position_id \
      WHERE t.id = 1 \
-     ORDER BY u.registration_timestamp DESC, u.id DESC"
+     ORDER BY u.list_position DESC"
 ));
 const USER_BY_ID: Sql = sql!(concat!(
     "SELECT ",
@@ -118,21 +117,37 @@ const INSERT_USER: Sql = sql!(
 /// Columns of a new user, in [`user_params`]'s order.
 const USER_COLUMNS: usize = 8;
 
-/// `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING id` for `rows` users, in each
-/// dialect: seeding skips fake people whose email or phone happens to exist already.
+/// SQL types of a new user's columns, in [`user_params`]'s order: the rows of a `VALUES`
+/// list have no column to take their types from, and PostgreSQL must know them.
+const USER_COLUMN_TYPES: [&str; USER_COLUMNS] = [
+    "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT",
+];
+
+/// An `INSERT … SELECT … FROM (VALUES (…), (…))` of `rows` users, skipping those whose email
+/// or phone exists already (seeding's fake people may collide), in each dialect. Not
+/// `ON CONFLICT DO NOTHING`: PostgreSQL's insert trigger gives a row its list place before
+/// the conflict is found, and a skipped row would leave a gap. The caller removes
+/// duplicates within the batch.
 fn insert_users_if_new(rows: usize) -> (String, String) {
     let text = |mark: char| {
         let values: Vec<String> = (0..rows)
             .map(|row| {
-                let placeholders: Vec<String> = (1..=USER_COLUMNS)
-                    .map(|column| format!("{mark}{}", row * USER_COLUMNS + column))
+                let placeholders: Vec<String> = USER_COLUMN_TYPES
+                    .iter()
+                    .enumerate()
+                    .map(|(column, ty)| {
+                        format!("CAST({mark}{} AS {ty})", row * USER_COLUMNS + column + 1)
+                    })
                     .collect();
                 format!("({})", placeholders.join(", "))
             })
             .collect();
         format!(
             "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
-             VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+             SELECT column1, column2, column3, column4, column5, column6, column7, column8 \
+             FROM (VALUES {}) AS fresh \
+             WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email_key = fresh.column3 OR u.phone = fresh.column4) \
+             RETURNING id",
             values.join(", ")
         )
     };
@@ -379,7 +394,7 @@ impl Database {
     }
 
     /// Inserts those of `users` whose email and phone are new, in one statement (so all of
-    /// them or none); how many were inserted.
+    /// them or none); how many were inserted. `users` must not repeat an email or phone.
     pub async fn insert_users_if_new(&self, users: &[NewUser]) -> Result<u64, StoreError> {
         if users.is_empty() {
             return Ok(0);
@@ -620,7 +635,11 @@ mod tests {
     #[test]
     fn a_multi_row_insert_numbers_its_placeholders_in_both_dialects() {
         let (sqlite, postgres) = insert_users_if_new(2);
-        assert!(sqlite.contains("VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8), (?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT"), "{sqlite}");
+        assert!(
+            sqlite.contains("VALUES (CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS BIGINT), CAST(?6 AS BIGINT), CAST(?7 AS TEXT), CAST(?8 AS TEXT)), (CAST(?9 AS TEXT)"),
+            "{sqlite}"
+        );
+        assert!(sqlite.ends_with("CAST(?16 AS TEXT))) AS fresh WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email_key = fresh.column3 OR u.phone = fresh.column4) RETURNING id"), "{sqlite}");
         assert_eq!(sqlite.replace('?', "$"), postgres);
     }
 

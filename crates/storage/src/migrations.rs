@@ -28,6 +28,7 @@ macro_rules! migration {
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_positions_and_users"),
     migration!(2, "0002_users_total"),
+    migration!(3, "0003_list_positions"),
 ];
 
 /// The version a fully migrated database records.

@@ -439,6 +439,38 @@ impl TestApp {
         }
     }
 
+    /// Runs a query directly against this app's database; its rows, every column an integer.
+    pub async fn sql_integers(&self, query: &str) -> Vec<Vec<i64>> {
+        match self.backend {
+            Backend::Sqlite => {
+                let db = rusqlite::Connection::open(self.dir.path().join(".spin/sqlite_db.db"))
+                    .expect("opening the SQLite file");
+                let mut statement = db.prepare(query).expect("preparing SQL");
+                let width = statement.column_count();
+                statement
+                    .query_map([], |row| (0..width).map(|i| row.get::<_, i64>(i)).collect())
+                    .expect("running SQL")
+                    .collect::<Result<_, _>>()
+                    .expect("integer rows")
+            }
+            Backend::Postgres => {
+                let schema = self.schema.as_deref().expect("schema");
+                let client = pg_client().await;
+                client
+                    .batch_execute(&format!("SET search_path TO {schema}"))
+                    .await
+                    .expect("search_path");
+                client
+                    .query(query, &[])
+                    .await
+                    .expect("running SQL")
+                    .iter()
+                    .map(|row| (0..row.len()).map(|i| row.get::<_, i64>(i)).collect())
+                    .collect()
+            }
+        }
+    }
+
     /// Empties a key-value store (the host keeps them as SQLite files).
     pub fn clear_store(&self, file: &str) {
         let db = rusqlite::Connection::open(self.dir.path().join(file)).expect("opening the store");

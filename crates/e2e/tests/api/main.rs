@@ -9,6 +9,7 @@ mod deploy;
 mod errors;
 mod instance_reuse;
 mod keep_alive;
+mod list_positions;
 mod multi_process;
 mod photos;
 mod positions;

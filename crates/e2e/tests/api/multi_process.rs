@@ -249,6 +249,23 @@ async fn two_host_processes_share_postgresql_and_redis() {
         "{results:?}"
     );
 
+    // Both hosts gave list places from one counter: 1..=n, none twice, none skipped.
+    let row = pg_client()
+        .await
+        .query_one(
+            &format!("SELECT COUNT(*), COUNT(DISTINCT list_position), MIN(list_position), MAX(list_position) FROM {schema}.users"),
+            &[],
+        )
+        .await
+        .expect("places");
+    let (users, distinct, first, last): (i64, i64, i64, i64) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(
+        (distinct, first, last),
+        (users, 1, users),
+        "places of {users} users"
+    );
+
     // A photo registered through one host is served by the other.
     let (status, created) = register(
         &client,
