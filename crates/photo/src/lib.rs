@@ -4,7 +4,8 @@
 //! The checks read only the JPEG header, so a file claiming 60000x60000 pixels is refused
 //! before anything is allocated for its pixels. Decoding asks the decoder for the smallest
 //! DCT scale (1/2, 1/4 or 1/8) that still leaves enough pixels for a sharp 70x70 result,
-//! which keeps a 12-megapixel photo's decode to a fraction of its full size.
+//! which keeps a 12-megapixel photo's decode to a fraction of its full size. The result is
+//! turned upright by the photo's EXIF orientation (phones store portraits sideways).
 
 #![warn(missing_docs)]
 
@@ -13,6 +14,7 @@ use std::io::Cursor;
 use domain::registration::{PHOTO_MAX_BYTES, PHOTO_MIN_SIDE, PhotoError};
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
+use image::metadata::Orientation;
 use image::{GrayImage, RgbImage};
 use jpeg_decoder::{Decoder, PixelFormat};
 
@@ -100,9 +102,16 @@ pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
         FilterType::Lanczos3,
     );
 
+    // The centred square of the upright photo is the upright square of the stored one, so
+    // the orientation is applied to the 70x70 result: the cheapest place.
+    let mut upright = image::DynamicImage::ImageRgb8(small);
+    if let Some(orientation) = decoder.exif_data().and_then(Orientation::from_exif_chunk) {
+        upright.apply_orientation(orientation);
+    }
+
     let mut out = Vec::with_capacity(8 * 1024);
     JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-        .encode_image(&small)
+        .encode_image(&upright)
         .map_err(|_| PhotoError::Invalid)?;
     Ok(out)
 }
@@ -229,6 +238,81 @@ mod tests {
             }
         );
         assert_eq!(decoded(&thumbnail(&bytes).unwrap()).dimensions(), (70, 70));
+    }
+
+    /// `bytes` with an EXIF (APP1) segment right after SOI that says `orientation`.
+    fn with_exif_orientation(bytes: &[u8], orientation: u16) -> Vec<u8> {
+        // TIFF header (big-endian, IFD0 at 8), one IFD entry: Orientation (0x0112), SHORT.
+        let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+        tiff.extend_from_slice(&1u16.to_be_bytes());
+        tiff.extend_from_slice(&[0x01, 0x12, 0x00, 0x03, 0, 0, 0, 1]);
+        tiff.extend_from_slice(&orientation.to_be_bytes());
+        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let length = u16::try_from(app1.len() + 2).unwrap();
+        let mut out = bytes[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&length.to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&bytes[2..]);
+        out
+    }
+
+    #[test]
+    fn every_exif_orientation_comes_out_upright() {
+        // Upright: four coloured quadrants, which no rotation or mirror maps onto itself.
+        let side = 240;
+        let quadrant = |x: u32, y: u32| match (x < side / 2, y < side / 2) {
+            (true, true) => Rgb([255, 0, 0]),
+            (false, true) => Rgb([0, 255, 0]),
+            (true, false) => Rgb([0, 0, 255]),
+            (false, false) => Rgb([255, 255, 255]),
+        };
+        let last = side - 1;
+        // Where each displayed pixel (x, y) is stored, for each EXIF orientation (EXIF 2.3,
+        // tag 0x0112: where the stored 0th row and column are shown).
+        let stored_at = |orientation: u16, x: u32, y: u32| match orientation {
+            1 => (x, y),
+            2 => (last - x, y),
+            3 => (last - x, last - y),
+            4 => (x, last - y),
+            5 => (y, x),
+            6 => (y, last - x),
+            7 => (last - y, last - x),
+            8 => (last - y, x),
+            _ => unreachable!(),
+        };
+        for orientation in 1..=8u16 {
+            // The photo as the phone stores it: the upright picture, turned or mirrored.
+            let mut stored = RgbImage::new(side, side);
+            for y in 0..side {
+                for x in 0..side {
+                    let (sx, sy) = stored_at(orientation, x, y);
+                    stored.put_pixel(sx, sy, quadrant(x, y));
+                }
+            }
+            let mut plain = Vec::new();
+            JpegEncoder::new_with_quality(&mut plain, 95)
+                .encode_image(&stored)
+                .unwrap();
+
+            let thumb = decoded(&thumbnail(&with_exif_orientation(&plain, orientation)).unwrap());
+
+            for (x, y) in [(10, 10), (60, 10), (10, 60), (60, 60)] {
+                let expected = quadrant(x * side / 70, y * side / 70);
+                let got = *thumb.get_pixel(x, y);
+                let close = expected
+                    .0
+                    .iter()
+                    .zip(got.0)
+                    .all(|(e, g)| e.abs_diff(g) < 60);
+                assert!(
+                    close,
+                    "orientation {orientation}: ({x},{y}) is {got:?}, not {expected:?}"
+                );
+            }
+        }
     }
 
     #[test]
