@@ -39,6 +39,34 @@ pub fn camera_like_within(width: u32, height: u32, max_bytes: usize) -> Option<V
         .find(|bytes| bytes.len() <= max_bytes)
 }
 
+/// A noisy, high-detail JPEG, like a photo of foliage or gravel: fine texture everywhere on
+/// top of the camera-like gradients, so the entropy-coded data is dense (about 5 MB at
+/// 4000x3000 and quality 90, where the camera-like sample compresses to less).
+pub fn high_detail(width: u32, height: u32, quality: u8) -> Vec<u8> {
+    let mut state: u32 = 0x2545_F491;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (state >> 24) as i32 - 128
+    };
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        // A fine checker-like texture plus strong per-pixel noise.
+        let texture = if (x / 3 + y / 3) % 2 == 0 { 8 } else { -8 };
+        let base = [
+            (x * 255 / width.max(1)) as i32,
+            (y * 255 / height.max(1)) as i32,
+            ((x + y) * 127 / (width + height).max(1)) as i32 + 64,
+        ];
+        Rgb(base.map(|c| (c + texture + noise() / 12).clamp(0, 255) as u8))
+    });
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&image)
+        .unwrap_or_else(|e| unreachable!("encoding to memory cannot fail: {e}"));
+    out
+}
+
 /// A small real JPEG whose header claims `side` x `side` pixels.
 pub fn bomb_header(side: u16) -> Vec<u8> {
     let mut bytes = camera_like(100, 100, 90);
