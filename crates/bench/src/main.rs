@@ -5,8 +5,9 @@
 //!   component on the same host as the baseline.
 //! - Scale: the users page at the first, a middle and the last page with 1,000,000 users,
 //!   on SQLite and on PostgreSQL.
-//! - Photo pipeline: a ~5 MB 4000x3000 JPEG and a decompression-bomb header, natively
-//!   (criterion's estimate, peak RSS of a process doing only that) and inside a component.
+//! - Photo pipeline: two kinds of ~5 MB 4000x3000 JPEG and a decompression-bomb header,
+//!   natively (criterion's estimate, peak RSS of a process doing only that), inside a
+//!   component, and through sharp on the same files, with each result's PSNR.
 //! - Sizes of the `.wasm` components and the host's time from start to first 200.
 //!
 //! `--smoke` runs everything on tiny data for a few seconds, to keep the suite working in CI.
@@ -48,6 +49,8 @@ pub struct Plan {
     pub threads: u32,
     pub photo_side: (u32, u32),
     pub probe_runs: usize,
+    /// Run sharp (npm) beside the photo pipeline.
+    pub sharp: bool,
 }
 
 impl Plan {
@@ -60,6 +63,7 @@ impl Plan {
             threads: 2,
             photo_side: (4000, 3000),
             probe_runs: 20,
+            sharp: true,
         }
     }
 
@@ -72,6 +76,7 @@ impl Plan {
             threads: 1,
             photo_side: (400, 300),
             probe_runs: 2,
+            sharp: false,
         }
     }
 }

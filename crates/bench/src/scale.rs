@@ -145,7 +145,7 @@ async fn load_postgres(n: u64, photo: &str) -> anyhow::Result<()> {
         .await?;
     client
         .execute(
-            "UPDATE users_total SET total = $1, last_registered = 1700000000 + $1 WHERE id = 1",
+            "UPDATE users_total SET total = $1::BIGINT, last_registered = 1700000000 + $1::BIGINT WHERE id = 1",
             &[&n],
         )
         .await?;
