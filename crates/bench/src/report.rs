@@ -379,7 +379,7 @@ impl Report {
             let ratio = users.many.rps / hello.many.rps;
             let _ = writeln!(
                 out,
-                "| users page ≥ 0.5 × hello-world req/s (SQLite, reuse on) | {ratio:.2} × | {} |",
+                "| users page ≥ 0.5 × hello-world req/s (SQLite, reuse on) | {ratio:.3} × | {} |",
                 judged(ratio >= 0.5)
             );
         }
@@ -387,7 +387,7 @@ impl Report {
             let ratio = pg.many.rps / sqlite.many.rps;
             let _ = writeln!(
                 out,
-                "| PostgreSQL users page ≥ 0.8 × the SQLite one | {ratio:.2} × | {} |",
+                "| PostgreSQL users page ≥ 0.8 × the SQLite one | {ratio:.3} × | {} |",
                 judged(ratio >= 0.8)
             );
         }
