@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use anyhow::{Context, bail};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
-use wasmtime_wasi_http::handler::ProxyHandler;
+use wasmtime_wasi_http::handler::{ProxyHandler, ProxyPre};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::instances::{Counters, InstanceStats, Instances};
@@ -150,6 +150,8 @@ fn linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+    // wasi:http@0.2 for WASI 0.2 components (spin-sdk 5).
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     spin_apis::add_to_linker(&mut linker, HostState::spin)?;
     Ok(linker)
 }
@@ -227,11 +229,25 @@ impl App {
                 .with_context(|| {
                     format!("component `{id}` imports something this host does not provide")
                 })?;
-            let pre = ServicePre::new(pre)
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!("component `{id}` does not export wasi:http/handler@0.3.0")
-                })?;
+            // A WASI 0.3 component exports wasi:http/handler@0.3.0 (spin-sdk 7); a WASI 0.2 one
+            // wasi:http/incoming-handler@0.2.x (spin-sdk 5), which Spin serves with a fresh
+            // instance for every request, one request at a time.
+            let (pre, reuse) = match ServicePre::new(pre.clone()) {
+                Ok(service) => (ProxyPre::P3(service), settings.reuse),
+                Err(p3_error) => match wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre) {
+                    Ok(proxy) => (
+                        ProxyPre::P2(proxy),
+                        InstanceReuse::one_instance_per_request(),
+                    ),
+                    Err(_) => {
+                        return Err(anyhow::Error::from(p3_error)).with_context(|| {
+                            format!(
+                                "component `{id}` exports neither wasi:http/handler@0.3.0 nor wasi:http/incoming-handler@0.2"
+                            )
+                        });
+                    }
+                },
+            };
             let outbound_patterns = decl
                 .allowed_outbound_hosts
                 .iter()
@@ -267,7 +283,11 @@ impl App {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
                 max_instance_memory: settings.max_instance_memory,
-                reuse: settings.reuse,
+                reuse: InstanceReuse {
+                    // The request timeout still applies; reuse does not, for WASI 0.2.
+                    request_timeout: settings.reuse.request_timeout,
+                    ..reuse
+                },
                 stats: Arc::clone(&stats),
             };
             components.insert(

@@ -20,9 +20,8 @@ use wasmtime::component::{GuestTaskId, ResourceTable};
 use wasmtime::{Engine, Store, StoreContextMut, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::handler::{
-    HandlerState, Instance, Proxy, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
+    HandlerState, Instance, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
 };
-use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
 
 use crate::reuse::InstanceReuse;
@@ -33,7 +32,7 @@ use crate::state::{GuestOutput, HostState, InstanceLimits, OutboundHttp};
 pub(crate) struct Instances {
     pub(crate) component: String,
     pub(crate) engine: Engine,
-    pub(crate) pre: ServicePre<HostState>,
+    pub(crate) pre: ProxyPre<HostState>,
     pub(crate) grants: Arc<ComponentGrants>,
     pub(crate) environment: Vec<(String, String)>,
     pub(crate) max_instance_memory: usize,
@@ -137,11 +136,11 @@ impl HandlerState for Instances {
         let request_timeout = self.reuse.request_timeout.map(|range| range.pick());
         let in_flight = Arc::default();
         let mut store = self.new_store(request_timeout, &in_flight);
-        let service = self.pre.instantiate_async(&mut store).await?;
+        let proxy = self.pre.instantiate_async(&mut store).await?;
         self.stats.instances_started.fetch_add(1, Ordering::Relaxed);
         Ok(Instance {
             store,
-            proxy: Proxy::P3(service),
+            proxy,
             view: <HostState as WasiHttpView>::http,
             expiration: Expiration {
                 idle_timeout: self.reuse.idle_instance_timeout.pick(),

@@ -1,5 +1,6 @@
 //! A development host for Spin applications: runs the same `.wasm` components `spin up`
-//! runs, on Wasmtime, with the subset of Spin 4.x this project relies on.
+//! runs, on Wasmtime, with the subset of Spin 4.x this project relies on: WASI 0.3
+//! (`wasi:http/handler`) and WASI 0.2 (`wasi:http/incoming-handler`) components alike.
 //!
 //! Production runs on Spin itself; this host exists because Spin cannot be installed where
 //! this project is built and tested. See this crate's README for what is supported and how

@@ -52,7 +52,7 @@ fn redis_error(error: redis::RedisError) -> Error {
 }
 
 /// The guest's handle to an opened store.
-pub struct StoreHandle(Arc<KvStore>);
+pub struct StoreHandle(pub(super) Arc<KvStore>);
 
 impl KvStore {
     /// Opens (creating if needed) the store `label` at `location`.
@@ -130,24 +130,111 @@ fn handle(
     accessor.with(|mut access| Ok(Arc::clone(&access.get().table.get(store)?.0)))
 }
 
+/// The operations both interface versions offer, on one store.
+impl KvStore {
+    /// The granted store `label`, connected (Spin connects a Redis store when it is opened,
+    /// so a server that is down fails here).
+    pub(super) async fn open_granted(granted: Option<Arc<KvStore>>) -> Result<Arc<KvStore>, Error> {
+        // Labels the runtime config lacks never get here: start-up refuses them.
+        let store = granted.ok_or(Error::AccessDenied)?;
+        if let Backend::Redis(redis) = &store.backend {
+            redis.connection().await?;
+        }
+        Ok(store)
+    }
+
+    pub(super) async fn get(
+        &self,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        let redis_key = key.clone();
+        self.run(
+            move |conn, label| {
+                conn.prepare_cached(
+                    "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                )?
+                .query_row(params![label, key], |row| row.get(0))
+                .optional()
+            },
+            async move |mut redis| redis.get(redis_key).await,
+        )
+        .await
+    }
+
+    pub(super) async fn set(
+        &self,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        let (redis_key, redis_value) = (key.clone(), value.clone());
+        self.run(
+            move |conn, label| {
+                conn.prepare_cached(
+                    "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute(params![label, key, value])
+                .map(drop)
+            },
+            async move |mut redis| redis.set(redis_key, redis_value).await,
+        )
+        .await
+    }
+
+    pub(super) async fn delete(&self, key: String) -> wasmtime::Result<Result<(), Error>> {
+        let redis_key = key.clone();
+        self.run(
+            move |conn, label| {
+                conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                    .execute(params![label, key])
+                    .map(drop)
+            },
+            async move |mut redis| redis.del(redis_key).await,
+        )
+        .await
+    }
+
+    pub(super) async fn exists(&self, key: String) -> wasmtime::Result<Result<bool, Error>> {
+        let redis_key = key.clone();
+        self.run(
+            move |conn, label| {
+                conn.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
+                )?
+                .query_row(params![label, key], |row| row.get(0))
+            },
+            async move |mut redis| redis.exists(redis_key).await,
+        )
+        .await
+    }
+
+    pub(super) async fn keys(&self) -> wasmtime::Result<Result<Vec<String>, Error>> {
+        self.run(
+            |conn, label| {
+                conn.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?
+                    .query_map([label], |row| row.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            },
+            // Spin lists a Redis store with `KEYS *`: every key of its database.
+            async move |mut redis| redis.keys("*").await,
+        )
+        .await
+    }
+}
+
 impl<T: Send> HostStoreWithStore<T> for SpinApis {
     async fn open(
         accessor: &Accessor<T, Self>,
         label: String,
     ) -> wasmtime::Result<Result<Resource<StoreHandle>, Error>> {
-        // Labels the runtime config lacks never get here: start-up refuses them.
         let granted =
             accessor.with(|mut access| access.get().grants.key_value.get(&label).map(Arc::clone));
-        let Some(store) = granted else {
-            return Ok(Err(Error::AccessDenied));
-        };
-        // Spin connects a Redis store when it is opened, so a server that is down fails here.
-        if let Backend::Redis(redis) = &store.backend
-            && let Err(error) = redis.connection().await
-        {
-            return Ok(Err(error));
+        match KvStore::open_granted(granted).await {
+            Ok(store) => {
+                accessor.with(|mut access| Ok(Ok(access.get().table.push(StoreHandle(store))?)))
+            }
+            Err(error) => Ok(Err(error)),
         }
-        accessor.with(|mut access| Ok(Ok(access.get().table.push(StoreHandle(store))?)))
     }
 
     async fn get(
@@ -155,19 +242,7 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        let redis_key = key.clone();
-        handle(accessor, &store)?
-            .run(
-                move |conn, label| {
-                    conn.prepare_cached(
-                        "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                    )?
-                    .query_row(params![label, key], |row| row.get(0))
-                    .optional()
-                },
-                async move |mut redis| redis.get(redis_key).await,
-            )
-            .await
+        handle(accessor, &store)?.get(key).await
     }
 
     async fn set(
@@ -176,20 +251,7 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
-        let (redis_key, redis_value) = (key.clone(), value.clone());
-        handle(accessor, &store)?
-            .run(
-                move |conn, label| {
-                    conn.prepare_cached(
-                        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                    )?
-                    .execute(params![label, key, value])
-                    .map(drop)
-                },
-                async move |mut redis| redis.set(redis_key, redis_value).await,
-            )
-            .await
+        handle(accessor, &store)?.set(key, value).await
     }
 
     async fn delete(
@@ -197,17 +259,7 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<(), Error>> {
-        let redis_key = key.clone();
-        handle(accessor, &store)?
-            .run(
-                move |conn, label| {
-                    conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
-                        .execute(params![label, key])
-                        .map(drop)
-                },
-                async move |mut redis| redis.del(redis_key).await,
-            )
-            .await
+        handle(accessor, &store)?.delete(key).await
     }
 
     async fn exists(
@@ -215,37 +267,14 @@ impl<T: Send> HostStoreWithStore<T> for SpinApis {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
-        let redis_key = key.clone();
-        handle(accessor, &store)?
-            .run(
-                move |conn, label| {
-                    conn.prepare_cached(
-                        "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
-                    )?
-                    .query_row(params![label, key], |row| row.get(0))
-                },
-                async move |mut redis| redis.exists(redis_key).await,
-            )
-            .await
+        handle(accessor, &store)?.exists(key).await
     }
 
     async fn get_keys(
         accessor: &Accessor<T, Self>,
         store: Resource<StoreHandle>,
     ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
-        let keys = handle(accessor, &store)?
-            .run(
-                |conn, label| {
-                    conn.prepare_cached(
-                        "SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key",
-                    )?
-                    .query_map([label], |row| row.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                },
-                // Spin lists a Redis store with `KEYS *`: every key of its database.
-                async move |mut redis| redis.keys("*").await,
-            )
-            .await?;
+        let keys = handle(accessor, &store)?.keys().await?;
         accessor.with(|mut access| {
             let (keys, result) = match keys {
                 Ok(keys) => (keys, Ok(())),

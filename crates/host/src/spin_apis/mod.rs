@@ -13,6 +13,7 @@ use crate::outbound::OutboundPolicy;
 pub mod key_value;
 pub mod postgres;
 pub mod sqlite;
+mod v2;
 pub mod variables;
 
 wasmtime::component::bindgen!({
@@ -22,8 +23,11 @@ wasmtime::component::bindgen!({
     with: {
         "spin:key-value/key-value.store": key_value::StoreHandle,
         "spin:sqlite/sqlite.connection": sqlite::ConnectionHandle,
-        "spin:postgres/postgres.connection": postgres::ConnectionHandle,
-        "spin:postgres/postgres.connection-builder": postgres::ConnectionBuilder,
+        "spin:postgres/postgres@4.2.0.connection": postgres::ConnectionHandle,
+        "spin:postgres/postgres@4.2.0.connection-builder": postgres::ConnectionBuilder,
+        "fermyon:spin/key-value.store": key_value::StoreHandle,
+        "fermyon:spin/sqlite.connection": sqlite::ConnectionHandle,
+        "spin:postgres/postgres@4.0.0.connection": postgres::ConnectionHandle,
     },
 });
 
@@ -66,7 +70,12 @@ pub fn add_to_linker<T: Send + 'static>(
     spin::key_value::key_value::add_to_linker::<T, SpinApis>(linker, view)?;
     spin::sqlite::sqlite::add_to_linker::<T, SpinApis>(linker, view)?;
     spin::variables::variables::add_to_linker::<T, SpinApis>(linker, view)?;
-    spin::postgres::postgres::add_to_linker::<T, SpinApis>(linker, view)?;
+    spin::postgres4_2_0::postgres::add_to_linker::<T, SpinApis>(linker, view)?;
+    // The Spin 2/3 interfaces of WASI 0.2 guests (spin-sdk 5).
+    fermyon::spin::key_value::add_to_linker::<T, SpinApis>(linker, view)?;
+    fermyon::spin::sqlite::add_to_linker::<T, SpinApis>(linker, view)?;
+    fermyon::spin::variables::add_to_linker::<T, SpinApis>(linker, view)?;
+    spin::postgres4_0_0::postgres::add_to_linker::<T, SpinApis>(linker, view)?;
     Ok(())
 }
 

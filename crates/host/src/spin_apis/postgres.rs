@@ -17,7 +17,7 @@ use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{NoTls, Row};
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
-use super::spin::postgres::postgres::{
+use super::spin::postgres4_2_0::postgres::{
     Column, DbDataType, DbError, DbValue, Error, Host, HostConnection, HostConnectionBuilder,
     HostConnectionBuilderWithStore, HostConnectionWithStore, ParameterValue, QueryError, RowSet,
 };
@@ -106,7 +106,7 @@ fn redacted(address: &str) -> String {
     }
 }
 
-async fn connect(
+pub(super) async fn connect(
     (policy, pools): (OutboundPolicy, Arc<PgPools>),
     address: String,
 ) -> Result<ConnectionHandle, Error> {
@@ -124,14 +124,14 @@ async fn connect(
     Ok(ConnectionHandle(Arc::new(connection)))
 }
 
-fn policy_of(view: &SpinView<'_>) -> (OutboundPolicy, Arc<PgPools>) {
+pub(super) fn policy_of(view: &SpinView<'_>) -> (OutboundPolicy, Arc<PgPools>) {
     (
         view.grants.outbound.clone(),
         Arc::clone(&view.grants.postgres),
     )
 }
 
-fn client(
+pub(super) fn client(
     view: &mut SpinView<'_>,
     handle: &Resource<ConnectionHandle>,
 ) -> wasmtime::Result<Arc<Object>> {
@@ -239,7 +239,7 @@ fn value(row: &Row, index: usize) -> Result<DbValue, tokio_postgres::Error> {
     }
 }
 
-async fn query(
+pub(super) async fn query(
     client: Arc<Object>,
     statement: String,
     params: Vec<ParameterValue>,
@@ -267,7 +267,7 @@ async fn query(
     Ok(RowSet { columns, rows })
 }
 
-async fn execute(
+pub(super) async fn execute(
     client: Arc<Object>,
     statement: String,
     params: Vec<ParameterValue>,

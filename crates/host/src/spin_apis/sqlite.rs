@@ -100,7 +100,7 @@ fn connect(target: &Target) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-fn open(
+pub(super) fn open(
     view: &mut SpinView<'_>,
     database: &str,
 ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
@@ -116,7 +116,7 @@ fn open(
 }
 
 /// The handle's connection, opened now if this is its first use.
-fn connection(
+pub(super) fn connection(
     view: &mut SpinView<'_>,
     handle: &Resource<ConnectionHandle>,
 ) -> wasmtime::Result<Result<Arc<Mutex<Connection>>, Error>> {
@@ -124,7 +124,7 @@ fn connection(
 }
 
 /// Runs one statement and collects its rows, as Spin's `execute` does.
-fn execute(
+pub(super) fn execute(
     conn: &Mutex<Connection>,
     statement: &str,
     parameters: Vec<Value>,

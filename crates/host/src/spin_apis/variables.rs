@@ -8,35 +8,37 @@
 use wasmtime::component::Accessor;
 
 use super::spin::variables::variables::{Error, Host, HostWithStore};
-use super::{SpinApis, SpinView, in_place};
+use super::{ComponentGrants, SpinApis, SpinView, in_place};
+
+/// The value of variable `name` for the component with `grants`.
+pub(super) fn lookup(grants: &ComponentGrants, name: &str) -> Result<String, Error> {
+    // Spin accepts lower-case names only; anything else can never be declared.
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(Error::InvalidName(format!(
+            "invalid variable name `{name}`"
+        )));
+    }
+    match grants.variables.get(name) {
+        Some(Ok(value)) => Ok(value.clone()),
+        Some(Err(reason)) => Err(Error::Undefined(reason.clone())),
+        None => Err(Error::Undefined(format!(
+            "no variable `{name}` in component `{}`",
+            grants.component
+        ))),
+    }
+}
 
 impl<T: Send> HostWithStore<T> for SpinApis {
     async fn get(
         accessor: &Accessor<T, Self>,
         name: String,
     ) -> wasmtime::Result<Result<String, Error>> {
-        let value = accessor.with(|mut access| {
-            let view = access.get();
-            // Spin accepts lower-case names only; anything else can never be declared.
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            {
-                return Ok(Err(Error::InvalidName(format!(
-                    "invalid variable name `{name}`"
-                ))));
-            }
-            Ok(match view.grants.variables.get(&name) {
-                Some(Ok(value)) => Ok(value.clone()),
-                Some(Err(reason)) => Err(Error::Undefined(reason.clone())),
-                None => Err(Error::Undefined(format!(
-                    "no variable `{name}` in component `{}`",
-                    view.grants.component
-                ))),
-            })
-        });
-        in_place(move || value).await?
+        let value = accessor.with(|mut access| lookup(access.get().grants, &name));
+        in_place(move || value).await
     }
 }
 
