@@ -6,8 +6,7 @@
 use api::{ApiError, Reply};
 use domain::photo_file::PhotoFile;
 use http::{HeaderValue, Method, StatusCode, header};
-use spin_sdk::http::{IntoResponse, Request};
-use spin_sdk::http_service;
+use platform::Request;
 use storage::PhotoStore;
 
 /// Where photos are served from.
@@ -15,10 +14,7 @@ const PREFIX: &str = "/images/users/";
 /// One year, immutable: a photo's URL always means the same bytes.
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 
-#[http_service]
-async fn handle(request: Request) -> impl IntoResponse {
-    platform::serve(request, get_photo).await
-}
+platform::http_entry!(get_photo);
 
 async fn get_photo(request: Request) -> Result<Reply, ApiError> {
     let name = request

@@ -6,9 +6,8 @@
 use api::wire::PositionsBody;
 use api::{ApiError, Reply};
 use http::{HeaderValue, Method, StatusCode, header};
+use platform::Request;
 use platform::vars;
-use spin_sdk::http::{IntoResponse, Request};
-use spin_sdk::http_service;
 use storage::{Cache, Database, POSITIONS_CACHE_KEY as CACHE_KEY};
 /// How long the stored answer is used before the database is asked again: positions
 /// rarely change, and the seed endpoint drops the entry when it adds any.
@@ -16,10 +15,7 @@ const CACHE_SECONDS: u64 = 300;
 /// What HTTP caches are told.
 const CACHE_CONTROL: &str = "public, max-age=300";
 
-#[http_service]
-async fn handle(request: Request) -> impl IntoResponse {
-    platform::serve(request, list_positions).await
-}
+platform::http_entry!(list_positions);
 
 async fn list_positions(request: Request) -> Result<Reply, ApiError> {
     api::allow(request.method(), &[Method::GET])?;

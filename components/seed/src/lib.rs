@@ -14,9 +14,8 @@ use domain::FieldErrors;
 use domain::fields::{parse_integer, present};
 use domain::photo_file::PhotoFile;
 use http::{Method, StatusCode};
+use platform::Request;
 use platform::vars;
-use spin_sdk::http::{IntoResponse, Request};
-use spin_sdk::http_service;
 use storage::{Cache, Database, POSITIONS_CACHE_KEY, PhotoStore, Position};
 use subtle::ConstantTimeEq;
 
@@ -46,10 +45,7 @@ fn predefined_positions() -> Vec<Position> {
     .collect()
 }
 
-#[http_service]
-async fn handle(request: Request) -> impl IntoResponse {
-    platform::serve(request, seed).await
-}
+platform::http_entry!(seed);
 
 async fn seed(request: Request) -> Result<Reply, ApiError> {
     let secret = platform::setting_or(vars::SEED_KEY, "").await;

@@ -6,8 +6,7 @@
 
 use api::{ApiError, Reply};
 use http::{HeaderValue, Method, StatusCode, header};
-use spin_sdk::http::{IntoResponse, Request};
-use spin_sdk::http_service;
+use platform::Request;
 
 /// An embedded file and its content type.
 struct Asset {
@@ -40,10 +39,7 @@ fn asset(path: &str) -> Option<Asset> {
 /// Everything the page loads comes from this origin; photo previews are `blob:` URLs.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-#[http_service]
-async fn handle(request: Request) -> impl IntoResponse {
-    platform::serve(request, serve_asset).await
-}
+platform::http_entry!(serve_asset);
 
 async fn serve_asset(request: Request) -> Result<Reply, ApiError> {
     let asset = asset(request.uri().path()).ok_or(ApiError::PageNotFound)?;

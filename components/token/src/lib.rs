@@ -7,15 +7,11 @@ use api::wire::TokenBody;
 use api::{ApiError, Reply};
 use domain::token::{DEFAULT_TTL_SECONDS, Token, TokenGrant};
 use http::{HeaderValue, Method, StatusCode, header};
+use platform::Request;
 use platform::vars;
-use spin_sdk::http::{IntoResponse, Request};
-use spin_sdk::http_service;
 use storage::TokenStore;
 
-#[http_service]
-async fn handle(request: Request) -> impl IntoResponse {
-    platform::serve(request, issue_token).await
-}
+platform::http_entry!(issue_token);
 
 async fn issue_token(request: Request) -> Result<Reply, ApiError> {
     api::allow(request.method(), &[Method::GET, Method::POST])?;

@@ -4,8 +4,8 @@ use api::wire::{SingleUser, UserBody};
 use api::{ApiError, Reply};
 use domain::fields::parse_integer;
 use http::StatusCode;
+use platform::Request;
 use platform::vars;
-use spin_sdk::http::Request;
 use storage::Database;
 
 pub async fn get_user(request: &Request, id: &str) -> Result<Reply, ApiError> {

@@ -8,16 +8,12 @@ mod register;
 
 use api::{ApiError, Reply};
 use http::Method;
-use spin_sdk::http::{IntoResponse, Request};
-use spin_sdk::http_service;
+use platform::Request;
 
 /// The collection's path; single users live below it.
 const USERS_PATH: &str = "/api/v1/users";
 
-#[http_service]
-async fn handle(request: Request) -> impl IntoResponse {
-    platform::serve(request, route).await
-}
+platform::http_entry!(route);
 
 async fn route(request: Request) -> Result<Reply, ApiError> {
     let path = request.uri().path().trim_end_matches('/').to_owned();

@@ -5,8 +5,8 @@ use api::wire::{Links, ListedUser, UsersPageBody};
 use api::{ApiError, Reply};
 use domain::paging::PageQuery;
 use http::StatusCode;
+use platform::Request;
 use platform::vars;
-use spin_sdk::http::Request;
 use storage::Database;
 
 pub async fn list_users(request: Request) -> Result<Reply, ApiError> {

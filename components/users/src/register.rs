@@ -14,8 +14,8 @@ use domain::registration::{Registration, UNKNOWN_POSITION};
 use domain::token::{Token, TokenKey};
 use http::StatusCode;
 use http_body_util::BodyDataStream;
+use platform::Request;
 use platform::vars;
-use spin_sdk::http::Request;
 use storage::{Database, NewUser, PhotoStore, StoreError, TokenStore};
 
 use crate::optimize::optimize;

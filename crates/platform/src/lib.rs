@@ -1,17 +1,72 @@
-//! What every component shares about running on Spin.
+//! What every component shares about running on Spin, whichever SDK it is built with.
 //!
-//! [`serve`] is each component's whole entry: it answers CORS preflights, runs the handler,
-//! turns any [`ApiError`] into the contract's response and adds the CORS headers, so no
-//! `Err` ever reaches Spin as a bare 500.
+//! [`serve`] is each component's whole request handling: it answers CORS preflights, runs
+//! the handler, turns any [`ApiError`] into the contract's response and adds the CORS
+//! headers, so no `Err` ever reaches Spin as a bare 500. The handlers see a plain
+//! [`Request`] whatever the SDK; the entry glue for each build — [`wasi03`] (spin-sdk 7,
+//! WASI 0.3, the default) and [`wasi02`] (spin-sdk 5, WASI 0.2, for Spin 3 and SpinKube) —
+//! converts the SDK's request in and the [`Reply`] out.
 
 #![warn(missing_docs)]
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use api::cors::CorsPolicy;
 use api::{ApiError, Reply};
-use spin_sdk::http::Request;
+use bytes::Bytes;
+
+#[cfg(feature = "wasi02")]
+#[cfg_attr(feature = "wasi03", allow(dead_code))]
+pub mod wasi02;
+#[cfg(feature = "wasi03")]
+pub mod wasi03;
+
+#[cfg(all(feature = "wasi02", not(feature = "wasi03")))]
+use wasi02::variable;
+#[cfg(feature = "wasi03")]
+use wasi03::variable;
+
+#[cfg(not(any(feature = "wasi02", feature = "wasi03")))]
+compile_error!("platform needs the `wasi03` (spin-sdk 7) or `wasi02` (spin-sdk 5) feature");
+
+/// A request as every handler sees it, whichever SDK delivered it.
+pub type Request = http::Request<Body>;
+
+/// A request body: its bytes as they arrive.
+pub struct Body(Pin<Box<dyn http_body::Body<Data = Bytes, Error = anyhow::Error> + Send>>);
+
+impl Body {
+    /// Wraps an SDK's body.
+    pub fn new<B>(body: B) -> Self
+    where
+        B: http_body::Body<Data = Bytes, Error = anyhow::Error> + Send + 'static,
+    {
+        Self(Box::pin(body))
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = anyhow::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, anyhow::Error>>> {
+        self.0.as_mut().poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.0.size_hint()
+    }
+}
 
 /// Spin variable names, one place for all (each must be mapped in the component's
 /// `[component.<id>.variables]` to be readable).
@@ -45,46 +100,19 @@ where
     }
     let mut reply = handler(request).await.unwrap_or_else(ApiError::into_reply);
     cors.apply(&headers, &mut reply);
-    leave_with_head().await;
     reply
-}
-
-/// Hands the host one full scheduler turn before the response is returned, so that the
-/// response leaves the host with its body in the same write as its head.
-///
-/// Why: the host (Spin, and this repository's host which serves the same way) passes the
-/// response head to its HTTP connection as soon as the handler returns, and the body follows
-/// from the instance a moment later. When the connection task runs on the same thread, it
-/// runs after the instance's turn, by which time the body is there. But Spin performs
-/// key-value and variable lookups inside tokio's `block_in_place`, after which the thread has
-/// given its scheduler core away until the turn ends; a response returned in that turn wakes
-/// the connection on another thread, which writes the head alone. With Nagle's algorithm on
-/// (Spin does not set `TCP_NODELAY`) the body then waits for the client's delayed ACK, about
-/// 40 ms per response on a keep-alive connection.
-///
-/// Yielding makes the handler return in a fresh turn, on a thread that owns its core. Two
-/// yields, because after accepting a request the host polls the instance once more straight
-/// away when it first reports pending: the first yield resumes within the same turn, the
-/// second ends it. The end-to-end test `responses_leave_with_their_head` checks every
-/// endpoint on a raw keep-alive connection.
-async fn leave_with_head() {
-    for _ in 0..2 {
-        spin_sdk::wit_bindgen::yield_async().await;
-    }
 }
 
 /// A Spin variable's value; an error if the component cannot read it (a manifest mistake).
 pub async fn setting(name: &str) -> Result<String, ApiError> {
-    spin_sdk::variables::get(name)
+    variable(name)
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading variable `{name}`: {e:?}")))
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading variable `{name}`: {e}")))
 }
 
 /// A Spin variable's value, or `default` when it is unset or unreadable.
 pub async fn setting_or(name: &str, default: &str) -> String {
-    spin_sdk::variables::get(name)
-        .await
-        .unwrap_or_else(|_| default.to_owned())
+    variable(name).await.unwrap_or_else(|_| default.to_owned())
 }
 
 /// `N` bytes from the host's CSPRNG (`wasi:random`).
@@ -101,4 +129,36 @@ pub fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
+}
+
+/// Exports `handler` as the component's HTTP entry point, through the SDK the component is
+/// built with: `#[http_service]` (spin-sdk 7, `wasi:http/handler@0.3.0`) under the
+/// component's `wasi03` feature, `#[http_component]` (spin-sdk 5,
+/// `wasi:http/incoming-handler@0.2.0`) under `wasi02`. Either way the request reaches
+/// `handler` through [`serve`].
+///
+/// The component depends on spin-sdk 7 as `spin-sdk` and on spin-sdk 5 as
+/// `spin-sdk-wasi02`, each optional. spin-sdk 5's macro refers to its crate as `::spin_sdk`,
+/// so the WASI 0.2 build names spin-sdk 5 that way at the crate root.
+#[macro_export]
+macro_rules! http_entry {
+    ($handler:path) => {
+        #[cfg(feature = "wasi03")]
+        #[::spin_sdk::http_service]
+        async fn handle(request: ::spin_sdk::http::Request) -> impl ::spin_sdk::http::IntoResponse {
+            $crate::wasi03::respond(request, $handler).await
+        }
+
+        #[cfg(all(feature = "wasi02", not(feature = "wasi03")))]
+        extern crate spin_sdk_wasi02 as spin_sdk;
+
+        #[cfg(all(feature = "wasi02", not(feature = "wasi03")))]
+        #[::spin_sdk::http_component]
+        async fn handle(
+            request: ::spin_sdk::http::IncomingRequest,
+            response: ::spin_sdk::http::ResponseOutparam,
+        ) {
+            $crate::wasi02::respond(request, response, $handler).await
+        }
+    };
 }

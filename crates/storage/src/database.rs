@@ -14,22 +14,16 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use spin_sdk::{pg, sqlite};
-
 use crate::cell::Cell;
 use crate::error::StoreError;
 use crate::migrations::{self, MIGRATIONS};
 use crate::records::{NewUser, Position, UserRecord};
+use crate::sdk::Conn;
 
 /// An open database.
 pub struct Database {
     conn: Rc<Conn>,
     url: String,
-}
-
-enum Conn {
-    Sqlite(sqlite::Connection),
-    Postgres(pg::Connection),
 }
 
 /// A statement in both dialects.
@@ -69,16 +63,11 @@ const fn dollar_placeholders<const N: usize>(text: &str) -> [u8; N] {
 }
 
 /// A bound parameter.
-enum Param<'a> {
+pub(crate) enum Param<'a> {
     Int(i64),
     Text(&'a str),
     Null,
 }
-
-/// SQLite's message for a UNIQUE violation; Spin reports it only as text.
-const SQLITE_UNIQUE: &str = "UNIQUE constraint failed";
-/// PostgreSQL's SQLSTATE for a unique violation.
-const PG_UNIQUE_VIOLATION: &str = "23505";
 
 /// Column list of every user query, in [`UserRecord`]'s decoding order.
 macro_rules! user_columns {
@@ -236,18 +225,7 @@ impl Database {
                 url: database_url.to_owned(),
             });
         }
-        let conn = match Backend::from_url(database_url)? {
-            Backend::Sqlite(name) => {
-                Conn::Sqlite(sqlite::Connection::open(&name).await.map_err(|e| {
-                    StoreError::unavailable(format!("opening SQLite database `{name}`: {e:?}"))
-                })?)
-            }
-            Backend::Postgres(address) => {
-                Conn::Postgres(pg::Connection::open(address).await.map_err(|e| {
-                    StoreError::unavailable(format!("connecting to PostgreSQL: {e}"))
-                })?)
-            }
-        };
+        let conn = Conn::open(&Backend::from_url(database_url)?).await?;
         let db = Self {
             conn: Rc::new(conn),
             url: database_url.to_owned(),
@@ -269,20 +247,18 @@ impl Database {
         if current >= migrations::latest() {
             return Ok(());
         }
-        match *self.conn {
-            Conn::Postgres(_) => self
+        if self.conn.is_postgres() {
+            return self
                 .run_raw(&migrations::postgres_migrate_all())
                 .await
-                .map_err(|e| StoreError::unavailable(format!("migrating: {e}"))),
-            Conn::Sqlite(_) => {
-                self.run_raw(SQLITE_BEGIN_MIGRATION).await?;
-                match self.apply_pending_sqlite().await {
-                    Ok(()) => self.run_raw(SQLITE_COMMIT).await,
-                    Err(e) => {
-                        let _ = self.run_raw(SQLITE_ROLLBACK).await;
-                        Err(e)
-                    }
-                }
+                .map_err(|e| StoreError::unavailable(format!("migrating: {e}")));
+        }
+        self.run_raw(SQLITE_BEGIN_MIGRATION).await?;
+        match self.apply_pending_sqlite().await {
+            Ok(()) => self.run_raw(SQLITE_COMMIT).await,
+            Err(e) => {
+                let _ = self.run_raw(SQLITE_ROLLBACK).await;
+                Err(e)
             }
         }
     }
@@ -416,18 +392,7 @@ impl Database {
 
     /// Runs a statement without parameters (migrations).
     async fn run_raw(&self, statement: &str) -> Result<(), StoreError> {
-        match &*self.conn {
-            Conn::Sqlite(conn) => {
-                let result = conn.execute(statement, []).await.map_err(sqlite_error)?;
-                result.collect().await.map_err(sqlite_error)?;
-            }
-            Conn::Postgres(conn) => {
-                conn.execute(statement.to_owned(), Vec::new())
-                    .await
-                    .map_err(pg_error)?;
-            }
-        }
-        Ok(())
+        self.conn.run_raw(statement).await
     }
 
     /// Runs one statement and collects its rows as cells.
@@ -458,36 +423,7 @@ impl Database {
         postgres: &str,
         params: &[Param<'_>],
     ) -> Result<Vec<Vec<Cell>>, StoreError> {
-        match &*self.conn {
-            Conn::Sqlite(conn) => {
-                let params = params.iter().map(|p| match p {
-                    Param::Int(i) => sqlite::Value::Integer(*i),
-                    Param::Text(t) => sqlite::Value::Text((*t).to_owned()),
-                    Param::Null => sqlite::Value::Null,
-                });
-                let result = conn.execute(sqlite, params).await.map_err(sqlite_error)?;
-                let rows = result.collect().await.map_err(sqlite_error)?;
-                rows.into_iter()
-                    .map(|row| row.values.iter().map(sqlite_cell).collect())
-                    .collect()
-            }
-            Conn::Postgres(conn) => {
-                let params: Vec<pg::ParameterValue> = params
-                    .iter()
-                    .map(|p| match p {
-                        Param::Int(i) => pg::ParameterValue::Int64(*i),
-                        Param::Text(t) => pg::ParameterValue::Str((*t).to_owned()),
-                        Param::Null => pg::ParameterValue::DbNull,
-                    })
-                    .collect();
-                let result = conn.query(postgres, params).await.map_err(pg_error)?;
-                let width = result.columns().len();
-                let rows = result.collect().await.map_err(pg_error)?;
-                rows.iter()
-                    .map(|row| (0..width).map(|i| pg_cell(&row[i])).collect())
-                    .collect()
-            }
-        }
+        self.conn.run(sqlite, postgres, params).await
     }
 }
 
@@ -517,52 +453,6 @@ where
     rows.iter()
         .map(|row| T::try_from(row.as_slice()).map_err(StoreError::Unavailable))
         .collect()
-}
-
-fn sqlite_cell(value: &sqlite::Value) -> Result<Cell, StoreError> {
-    Ok(match value {
-        sqlite::Value::Integer(i) => Cell::Int(*i),
-        sqlite::Value::Text(t) => Cell::Text(t.clone()),
-        sqlite::Value::Null => Cell::Null,
-        other => {
-            return Err(StoreError::unavailable(format!(
-                "unexpected SQLite value {other:?}"
-            )));
-        }
-    })
-}
-
-fn pg_cell(value: &pg::DbValue) -> Result<Cell, StoreError> {
-    Ok(match value {
-        pg::DbValue::Int16(i) => Cell::Int(i64::from(*i)),
-        pg::DbValue::Int32(i) => Cell::Int(i64::from(*i)),
-        pg::DbValue::Int64(i) => Cell::Int(*i),
-        pg::DbValue::Str(t) => Cell::Text(t.clone()),
-        pg::DbValue::DbNull => Cell::Null,
-        other => {
-            return Err(StoreError::unavailable(format!(
-                "unexpected PostgreSQL value {other:?}"
-            )));
-        }
-    })
-}
-
-fn sqlite_error(error: sqlite::Error) -> StoreError {
-    match &error {
-        sqlite::Error::Io(message) if message.contains(SQLITE_UNIQUE) => {
-            StoreError::Conflict(message.clone())
-        }
-        _ => StoreError::unavailable(format!("SQLite: {error:?}")),
-    }
-}
-
-fn pg_error(error: pg::Error) -> StoreError {
-    if let pg::Error::PgError(pg::PgError::QueryFailed(pg::QueryError::DbError(db))) = &error
-        && db.code == PG_UNIQUE_VIOLATION
-    {
-        return StoreError::Conflict(db.message.clone());
-    }
-    StoreError::Unavailable(anyhow::Error::new(error).context("PostgreSQL"))
 }
 
 fn unix_now() -> i64 {
@@ -641,15 +531,5 @@ mod tests {
         );
         assert!(sqlite.ends_with("CAST(?16 AS TEXT))) AS fresh WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email_key = fresh.column3 OR u.phone = fresh.column4) RETURNING id"), "{sqlite}");
         assert_eq!(sqlite.replace('?', "$"), postgres);
-    }
-
-    #[test]
-    fn unique_violations_become_conflicts() {
-        let sqlite = sqlite_error(sqlite::Error::Io(
-            "UNIQUE constraint failed: users.phone".into(),
-        ));
-        assert!(matches!(sqlite, StoreError::Conflict(_)));
-        let other = sqlite_error(sqlite::Error::Io("disk I/O error".into()));
-        assert!(matches!(other, StoreError::Unavailable(_)));
     }
 }

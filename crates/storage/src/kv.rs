@@ -4,9 +4,9 @@
 //! defined in the runtime config.
 
 use domain::token::{TokenGrant, TokenKey};
-use spin_sdk::key_value::Store;
 
 use crate::error::StoreError;
+use crate::sdk::KvStore as Store;
 
 /// Label of the store holding issued tokens.
 pub const TOKENS: &str = "tokens";
@@ -17,14 +17,8 @@ pub const CACHE: &str = "cache";
 /// Cache key of the serialised positions answer.
 pub const POSITIONS_CACHE_KEY: &str = "positions";
 
-async fn open(label: &str) -> Result<Store, StoreError> {
-    Store::open(label)
-        .await
-        .map_err(|e| StoreError::unavailable(format!("opening key-value store `{label}`: {e:?}")))
-}
-
-fn kv_error(label: &'static str) -> impl Fn(spin_sdk::key_value::Error) -> StoreError {
-    move |e| StoreError::unavailable(format!("key-value store `{label}`: {e:?}"))
+async fn open(label: &'static str) -> Result<Store, StoreError> {
+    Store::open(label).await
 }
 
 /// Issued registration tokens, by digest, with their expiry.
@@ -44,15 +38,12 @@ impl TokenStore {
     pub async fn issue(&self, key: &TokenKey, grant: TokenGrant) -> Result<(), StoreError> {
         let value =
             serde_json::to_vec(&grant).map_err(|e| StoreError::unavailable(e.to_string()))?;
-        self.0
-            .set(key.as_str(), value)
-            .await
-            .map_err(kv_error(TOKENS))
+        self.0.set(key.as_str(), &value).await
     }
 
     /// The grant for a token, if it was issued (and not yet cleaned up).
     pub async fn grant(&self, key: &TokenKey) -> Result<Option<TokenGrant>, StoreError> {
-        let Some(bytes) = self.0.get(key.as_str()).await.map_err(kv_error(TOKENS))? else {
+        let Some(bytes) = self.0.get(key.as_str()).await? else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes)
@@ -62,7 +53,7 @@ impl TokenStore {
 
     /// Forgets a token (after its registration, or once expired).
     pub async fn forget(&self, key: &TokenKey) -> Result<(), StoreError> {
-        self.0.delete(key.as_str()).await.map_err(kv_error(TOKENS))
+        self.0.delete(key.as_str()).await
     }
 }
 
@@ -77,22 +68,22 @@ impl PhotoStore {
 
     /// Stores a photo under `name`.
     pub async fn put(&self, name: &str, jpeg: &[u8]) -> Result<(), StoreError> {
-        self.0.set(name, jpeg).await.map_err(kv_error(PHOTOS))
+        self.0.set(name, jpeg).await
     }
 
     /// The photo stored under `name`.
     pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.0.get(name).await.map_err(kv_error(PHOTOS))
+        self.0.get(name).await
     }
 
     /// Whether a photo is stored under `name`.
     pub async fn exists(&self, name: &str) -> Result<bool, StoreError> {
-        self.0.exists(name).await.map_err(kv_error(PHOTOS))
+        self.0.exists(name).await
     }
 
     /// Removes the photo under `name` (a registration that did not complete).
     pub async fn delete(&self, name: &str) -> Result<(), StoreError> {
-        self.0.delete(name).await.map_err(kv_error(PHOTOS))
+        self.0.delete(name).await
     }
 }
 
@@ -130,21 +121,18 @@ impl Cache {
         now: u64,
         max_age_seconds: u64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let value = self.0.get(key).await.map_err(kv_error(CACHE))?;
+        let value = self.0.get(key).await?;
         Ok(value.and_then(|v| fresh_body(v, now, max_age_seconds)))
     }
 
     /// Caches `body` under `key`, stamped with `now`.
     pub async fn set(&self, key: &str, body: &[u8], now: u64) -> Result<(), StoreError> {
-        self.0
-            .set(key, stamped(now, body))
-            .await
-            .map_err(kv_error(CACHE))
+        self.0.set(key, &stamped(now, body)).await
     }
 
     /// Drops the entry under `key`.
     pub async fn invalidate(&self, key: &str) -> Result<(), StoreError> {
-        self.0.delete(key).await.map_err(kv_error(CACHE))
+        self.0.delete(key).await
     }
 }
 

@@ -7,18 +7,28 @@
 //!
 //! Rows are decoded through [`Cell`]s, so decoding is unit-tested natively; everything that
 //! calls the Spin SDK runs only inside a component.
+//!
+//! The SDK is chosen by feature: `wasi03` (spin-sdk 7, the default) or `wasi02` (spin-sdk 5).
+//! With neither, only the SDK-free types are built — records, [`StoreError`], migrations —
+//! for crates such as `api` that describe them without touching a store.
 
 #![warn(missing_docs)]
 
 mod cell;
+#[cfg(any(feature = "wasi02", feature = "wasi03"))]
 mod database;
 mod error;
+#[cfg(any(feature = "wasi02", feature = "wasi03"))]
 mod kv;
 pub mod migrations;
 mod records;
+#[cfg(any(feature = "wasi02", feature = "wasi03"))]
+mod sdk;
 
 pub use cell::Cell;
+#[cfg(any(feature = "wasi02", feature = "wasi03"))]
 pub use database::Database;
 pub use error::StoreError;
+#[cfg(any(feature = "wasi02", feature = "wasi03"))]
 pub use kv::{Cache, POSITIONS_CACHE_KEY, PhotoStore, TokenStore};
 pub use records::{NewUser, Position, UserRecord};

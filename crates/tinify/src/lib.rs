@@ -4,11 +4,16 @@
 //!
 //! The client is generic over its [`Transport`], so its protocol handling (statuses,
 //! retry, redirects to the output) is unit-tested natively; [`SpinTransport`] sends through
-//! Spin's outbound HTTP, which `allowed_outbound_hosts` must permit.
+//! Spin's outbound HTTP, which `allowed_outbound_hosts` must permit, with spin-sdk 7 (WASI
+//! 0.3, feature `wasi03`, the default) or spin-sdk 5 (WASI 0.2, feature `wasi02`).
 
 #![warn(missing_docs)]
 
-mod spin;
+#[cfg(feature = "wasi02")]
+#[cfg_attr(feature = "wasi03", allow(dead_code))]
+mod wasi02;
+#[cfg(feature = "wasi03")]
+mod wasi03;
 
 use std::fmt;
 use std::time::Duration;
@@ -18,7 +23,10 @@ use base64::engine::general_purpose::STANDARD;
 use http::{Method, Request, Response, StatusCode, header};
 use url::Url;
 
-pub use spin::SpinTransport;
+#[cfg(all(feature = "wasi02", not(feature = "wasi03")))]
+pub use wasi02::SpinTransport;
+#[cfg(feature = "wasi03")]
+pub use wasi03::SpinTransport;
 
 /// The public API's address.
 pub const DEFAULT_BASE_URL: &str = "https://api.tinify.com";

@@ -1,0 +1,187 @@
+//! spin-sdk 7: `spin:sqlite@3.1.0`, `spin:postgres@4.2.0`, `spin:key-value@3.0.0`, async.
+
+use spin_sdk::key_value::Store;
+use spin_sdk::{pg, sqlite};
+
+use super::{PG_UNIQUE_VIOLATION, SQLITE_UNIQUE};
+use crate::cell::Cell;
+use crate::database::{Backend, Param};
+use crate::error::StoreError;
+
+/// An open SQL connection.
+pub(crate) enum Conn {
+    Sqlite(sqlite::Connection),
+    Postgres(pg::Connection),
+}
+
+impl Conn {
+    pub(crate) async fn open(backend: &Backend) -> Result<Self, StoreError> {
+        Ok(match backend {
+            Backend::Sqlite(name) => {
+                Conn::Sqlite(sqlite::Connection::open(name).await.map_err(|e| {
+                    StoreError::unavailable(format!("opening SQLite database `{name}`: {e:?}"))
+                })?)
+            }
+            Backend::Postgres(address) => {
+                Conn::Postgres(pg::Connection::open(address.as_str()).await.map_err(|e| {
+                    StoreError::unavailable(format!("connecting to PostgreSQL: {e}"))
+                })?)
+            }
+        })
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, Conn::Postgres(_))
+    }
+
+    /// Runs a statement without parameters (migrations).
+    pub(crate) async fn run_raw(&self, statement: &str) -> Result<(), StoreError> {
+        match self {
+            Conn::Sqlite(conn) => {
+                let result = conn.execute(statement, []).await.map_err(sqlite_error)?;
+                result.collect().await.map_err(sqlite_error)?;
+            }
+            Conn::Postgres(conn) => {
+                conn.execute(statement.to_owned(), Vec::new())
+                    .await
+                    .map_err(pg_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one statement (its text in each dialect) and collects its rows as cells.
+    pub(crate) async fn run(
+        &self,
+        sqlite: &str,
+        postgres: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        match self {
+            Conn::Sqlite(conn) => {
+                let params = params.iter().map(|p| match p {
+                    Param::Int(i) => sqlite::Value::Integer(*i),
+                    Param::Text(t) => sqlite::Value::Text((*t).to_owned()),
+                    Param::Null => sqlite::Value::Null,
+                });
+                let result = conn.execute(sqlite, params).await.map_err(sqlite_error)?;
+                let rows = result.collect().await.map_err(sqlite_error)?;
+                rows.into_iter()
+                    .map(|row| row.values.iter().map(sqlite_cell).collect())
+                    .collect()
+            }
+            Conn::Postgres(conn) => {
+                let params: Vec<pg::ParameterValue> = params
+                    .iter()
+                    .map(|p| match p {
+                        Param::Int(i) => pg::ParameterValue::Int64(*i),
+                        Param::Text(t) => pg::ParameterValue::Str((*t).to_owned()),
+                        Param::Null => pg::ParameterValue::DbNull,
+                    })
+                    .collect();
+                let result = conn.query(postgres, params).await.map_err(pg_error)?;
+                let width = result.columns().len();
+                let rows = result.collect().await.map_err(pg_error)?;
+                rows.iter()
+                    .map(|row| (0..width).map(|i| pg_cell(&row[i])).collect())
+                    .collect()
+            }
+        }
+    }
+}
+
+fn sqlite_cell(value: &sqlite::Value) -> Result<Cell, StoreError> {
+    Ok(match value {
+        sqlite::Value::Integer(i) => Cell::Int(*i),
+        sqlite::Value::Text(t) => Cell::Text(t.clone()),
+        sqlite::Value::Null => Cell::Null,
+        other => {
+            return Err(StoreError::unavailable(format!(
+                "unexpected SQLite value {other:?}"
+            )));
+        }
+    })
+}
+
+fn pg_cell(value: &pg::DbValue) -> Result<Cell, StoreError> {
+    Ok(match value {
+        pg::DbValue::Int16(i) => Cell::Int(i64::from(*i)),
+        pg::DbValue::Int32(i) => Cell::Int(i64::from(*i)),
+        pg::DbValue::Int64(i) => Cell::Int(*i),
+        pg::DbValue::Str(t) => Cell::Text(t.clone()),
+        pg::DbValue::DbNull => Cell::Null,
+        other => {
+            return Err(StoreError::unavailable(format!(
+                "unexpected PostgreSQL value {other:?}"
+            )));
+        }
+    })
+}
+
+fn sqlite_error(error: sqlite::Error) -> StoreError {
+    match &error {
+        sqlite::Error::Io(message) if message.contains(SQLITE_UNIQUE) => {
+            StoreError::Conflict(message.clone())
+        }
+        _ => StoreError::unavailable(format!("SQLite: {error:?}")),
+    }
+}
+
+fn pg_error(error: pg::Error) -> StoreError {
+    if let pg::Error::PgError(pg::PgError::QueryFailed(pg::QueryError::DbError(db))) = &error
+        && db.code == PG_UNIQUE_VIOLATION
+    {
+        return StoreError::Conflict(db.message.clone());
+    }
+    StoreError::Unavailable(anyhow::Error::new(error).context("PostgreSQL"))
+}
+
+/// An open key-value store.
+pub(crate) struct KvStore {
+    store: Store,
+    label: &'static str,
+}
+
+impl KvStore {
+    pub(crate) async fn open(label: &'static str) -> Result<Self, StoreError> {
+        let store = Store::open(label).await.map_err(|e| {
+            StoreError::unavailable(format!("opening key-value store `{label}`: {e:?}"))
+        })?;
+        Ok(Self { store, label })
+    }
+
+    fn error(&self, error: spin_sdk::key_value::Error) -> StoreError {
+        StoreError::unavailable(format!("key-value store `{}`: {error:?}", self.label))
+    }
+
+    pub(crate) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(key).await.map_err(|e| self.error(e))
+    }
+
+    pub(crate) async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.store.set(key, value).await.map_err(|e| self.error(e))
+    }
+
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.store.delete(key).await.map_err(|e| self.error(e))
+    }
+
+    pub(crate) async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        self.store.exists(key).await.map_err(|e| self.error(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_violations_become_conflicts() {
+        let sqlite = sqlite_error(sqlite::Error::Io(
+            "UNIQUE constraint failed: users.phone".into(),
+        ));
+        assert!(matches!(sqlite, StoreError::Conflict(_)));
+        let other = sqlite_error(sqlite::Error::Io("disk I/O error".into()));
+        assert!(matches!(other, StoreError::Unavailable(_)));
+    }
+}
