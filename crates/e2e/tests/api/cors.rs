@@ -4,8 +4,8 @@ use crate::e2e_test;
 use crate::helpers::{AppOptions, spawn_app, spawn_app_with};
 
 e2e_test! {
-    async fn every_response_allows_any_origin_by_default(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn every_response_allows_any_origin_by_default(target: Target) {
+        let app = spawn_app(target).await;
 
         for path in ["/api/v1/token", "/api/v1/positions", "/api/v1/users", "/api/v1/users/x", "/api/v1/nope", "/images/users/x.jpeg"] {
             let response = app.client.get(app.url(path)).header("Origin", "https://spa.example").send().await.unwrap();
@@ -16,8 +16,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn preflight_is_answered_on_every_api_route(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn preflight_is_answered_on_every_api_route(target: Target) {
+        let app = spawn_app(target).await;
 
         for path in ["/api/v1/token", "/api/v1/positions", "/api/v1/users", "/api/v1/users/1", "/api/v1/seed", "/images/users/a.jpeg"] {
             let response = app
@@ -41,8 +41,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_configured_origin_list_is_enforced(backend: Backend) {
-        let app = spawn_app_with(backend, AppOptions {
+    async fn a_configured_origin_list_is_enforced(target: Target) {
+        let app = spawn_app_with(target, AppOptions {
             cors_allowed_origins: "https://spa.example, https://admin.example",
             ..AppOptions::default()
         })

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::helpers::{build_components, workspace_root};
+use crate::helpers::{Build, build_components, workspace_root};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -158,7 +158,8 @@ fn the_spinapp_runs_the_app_on_spinkube_with_its_runtime_config_from_a_secret() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_host_serves_the_app_with_the_production_runtime_config() {
-    build_components();
+    // SpinKube serves WASI 0.2: the build deploy/ ships.
+    build_components(Build::Wasi02);
     let dir = tempfile::TempDir::new().expect("temp dir");
     // The same file, with the cluster's Redis replaced by this machine's.
     let config = read("deploy/runtime-config.toml")
@@ -166,7 +167,7 @@ async fn the_host_serves_the_app_with_the_production_runtime_config() {
     let runtime_config = dir.path().join("runtime-config.toml");
     std::fs::write(&runtime_config, config).expect("runtime config");
     let settings = spin_host::app::Settings {
-        manifest: workspace_root().join("spin.toml"),
+        manifest: workspace_root().join(Build::Wasi02.manifest()),
         state_dir: Some(dir.path().join(".spin")),
         runtime_config: Some(runtime_config),
         variables: BTreeMap::new(),

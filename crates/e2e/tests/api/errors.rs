@@ -6,8 +6,8 @@ use crate::e2e_test;
 use crate::helpers::{Registration, spawn_app};
 
 e2e_test! {
-    async fn an_unknown_route_is_the_contracts_404(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn an_unknown_route_is_the_contracts_404(target: Target) {
+        let app = spawn_app(target).await;
 
         for path in ["/nope", "/api/v1/nope", "/api", "/api/v1/users/1/extra", "/api/v1/usersx", "/index.htm"] {
             let result = app.get_json(path).await;
@@ -18,8 +18,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_wrong_method_is_405_with_allow(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_wrong_method_is_405_with_allow(target: Target) {
+        let app = spawn_app(target).await;
         let cases = [
             (reqwest::Method::DELETE, "/api/v1/users", "GET, POST, OPTIONS"),
             (reqwest::Method::PUT, "/api/v1/positions", "GET, OPTIONS"),
@@ -40,8 +40,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_broken_database_is_a_500_that_leaks_nothing(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_broken_database_is_a_500_that_leaks_nothing(target: Target) {
+        let app = spawn_app(target).await;
         app.register(&Registration::valid(1)).await;
         app.sql("DROP TABLE users").await;
 

@@ -18,9 +18,50 @@ use tinypng_mock::{Behaviour, MockTinify};
 
 /// The SQL back end a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub enum Sql {
     Sqlite,
     Postgres,
+}
+
+/// The build of the components a test serves (README, "Two builds").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// spin-sdk 7, `wasi:http/handler@0.3.0`: `spin.toml`.
+    Wasi03,
+    /// spin-sdk 5, `wasi:http/incoming-handler@0.2.0`: `spin-wasi02.toml`.
+    Wasi02,
+}
+
+impl Build {
+    /// The manifest that serves this build.
+    pub fn manifest(self) -> &'static str {
+        match self {
+            Build::Wasi03 => "spin.toml",
+            Build::Wasi02 => "spin-wasi02.toml",
+        }
+    }
+
+    /// The `cargo build` arguments after `--target wasm32-wasip2 --release`, as the
+    /// manifest's build commands give them.
+    fn cargo_args(self) -> &'static [&'static str] {
+        match self {
+            Build::Wasi03 => &[],
+            Build::Wasi02 => &[
+                "--no-default-features",
+                "--features",
+                "wasi02",
+                "--target-dir",
+                "target/wasi02",
+            ],
+        }
+    }
+}
+
+/// What one run of a test serves: a build of the components on a SQL back end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub build: Build,
+    pub sql: Sql,
 }
 
 /// PostgreSQL server the PostgreSQL runs use (the CI machine's).
@@ -31,26 +72,40 @@ pub const TINIFY_KEY: &str = "test-tinify-key";
 /// The seed endpoint's key in tests.
 pub const SEED_KEY: &str = "test-seed-key";
 
-/// Defines one test that runs on both back ends: `name::sqlite` and `name::postgres`.
+/// Defines one test that runs on every [`Target`]: `name::sqlite` and `name::postgres` on the
+/// WASI 0.3 build, `name::wasi02_sqlite` and `name::wasi02_postgres` on the WASI 0.2 one.
+/// `wasi03_only:` before the function limits it to the WASI 0.3 build, for what only that
+/// build does (one instance serving many requests at once).
 #[macro_export]
 macro_rules! e2e_test {
-    ($(#[$doc:meta])* async fn $name:ident($backend:ident: Backend) $body:block) => {
+    ($(#[$doc:meta])* async fn $name:ident($target:ident: Target) $body:block) => {
+        $crate::e2e_test!(@tests [$(#[$doc])*] $name $target $body;
+            sqlite: Wasi03 Sqlite, postgres: Wasi03 Postgres,
+            wasi02_sqlite: Wasi02 Sqlite, wasi02_postgres: Wasi02 Postgres);
+    };
+    (wasi03_only: $(#[$doc:meta])* async fn $name:ident($target:ident: Target) $body:block) => {
+        $crate::e2e_test!(@tests [$(#[$doc])*] $name $target $body;
+            sqlite: Wasi03 Sqlite, postgres: Wasi03 Postgres);
+    };
+    (@tests [$(#[$doc:meta])*] $name:ident $target:ident $body:block;
+        $($test:ident: $build:ident $sql:ident),+) => {
         $(#[$doc])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            async fn run($backend: $crate::helpers::Backend) $body
+            async fn run($target: $crate::helpers::Target) $body
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run($crate::helpers::Backend::Sqlite).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run($crate::helpers::Backend::Postgres).await
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    run($crate::helpers::Target {
+                        build: $crate::helpers::Build::$build,
+                        sql: $crate::helpers::Sql::$sql,
+                    })
+                    .await
+                }
+            )+
         }
     };
 }
@@ -59,10 +114,11 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The application's components, compiled once per test run exactly as `spin build` does.
-pub fn build_components() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
+/// The application's components, compiled once per test run and build exactly as
+/// `spin build` does with that build's manifest.
+pub fn build_components(build: Build) {
+    static BUILT: [OnceLock<()>; 2] = [OnceLock::new(), OnceLock::new()];
+    BUILT[build as usize].get_or_init(|| {
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo.current_dir(workspace_root()).args([
             "build",
@@ -71,13 +127,14 @@ pub fn build_components() {
             "wasm32-wasip2",
             "--release",
         ]);
+        cargo.args(build.cargo_args());
         for component in ["token", "positions", "users", "photos", "seed", "site"] {
             cargo.args(["--package", component]);
         }
         let status = cargo
             .status()
             .expect("running cargo to build the components");
-        assert!(status.success(), "building the components failed");
+        assert!(status.success(), "building the {build:?} components failed");
     });
 }
 
@@ -140,31 +197,31 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub tinify: MockTinify,
-    pub backend: Backend,
+    pub target: Target,
     /// The PostgreSQL schema holding this app's tables.
     pub schema: Option<String>,
     pub dir: TempDir,
     running: Running,
 }
 
-pub async fn spawn_app(backend: Backend) -> TestApp {
-    spawn_app_with(backend, AppOptions::default()).await
+pub async fn spawn_app(target: Target) -> TestApp {
+    spawn_app_with(target, AppOptions::default()).await
 }
 
-pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
+pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
     // E2E_LOG=1 prints the host's log (requests, guest output) while tests run.
     if std::env::var_os("E2E_LOG").is_some() {
         let _ = tracing_subscriber::fmt().try_init();
     }
-    build_components();
+    build_components(target.build);
     let dir = TempDir::new().expect("temp dir");
     let tinify = MockTinify::start(TINIFY_KEY, options.tinify)
         .await
         .expect("TinyPNG mock starts");
 
-    let (database_url, schema) = match backend {
-        Backend::Sqlite => ("sqlite:default".to_owned(), None),
-        Backend::Postgres => {
+    let (database_url, schema) = match target.sql {
+        Sql::Sqlite => ("sqlite:default".to_owned(), None),
+        Sql::Postgres => {
             let (url, schema) = postgres_schema().await;
             (url, Some(schema))
         }
@@ -201,7 +258,7 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
         ),
     ]);
     let settings = Settings {
-        manifest: workspace_root().join("spin.toml"),
+        manifest: workspace_root().join(target.build.manifest()),
         state_dir: Some(dir.path().join(".spin")),
         runtime_config: Some(runtime_config),
         variables,
@@ -221,7 +278,7 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
             .build()
             .expect("HTTP client"),
         tinify,
-        backend,
+        target,
         schema,
         dir,
         running,
@@ -348,7 +405,7 @@ impl TestApp {
         self.running
             .app()
             .component(component)
-            .expect("a component of spin.toml")
+            .expect("a component of the manifest")
             .stats()
     }
 
@@ -420,15 +477,15 @@ impl TestApp {
 
     /// Runs SQL directly against this app's database (to arrange or to sabotage).
     pub async fn sql(&self, statement: &str) {
-        match self.backend {
-            Backend::Sqlite => {
+        match self.target.sql {
+            Sql::Sqlite => {
                 let db = rusqlite::Connection::open(self.dir.path().join(".spin/sqlite_db.db"))
                     .expect("opening the SQLite file");
                 db.busy_timeout(Duration::from_secs(5))
                     .expect("busy timeout");
                 db.execute_batch(statement).expect("running SQL");
             }
-            Backend::Postgres => {
+            Sql::Postgres => {
                 let schema = self.schema.as_deref().expect("schema");
                 pg_client()
                     .await
@@ -441,8 +498,8 @@ impl TestApp {
 
     /// Runs a query directly against this app's database; its rows, every column an integer.
     pub async fn sql_integers(&self, query: &str) -> Vec<Vec<i64>> {
-        match self.backend {
-            Backend::Sqlite => {
+        match self.target.sql {
+            Sql::Sqlite => {
                 let db = rusqlite::Connection::open(self.dir.path().join(".spin/sqlite_db.db"))
                     .expect("opening the SQLite file");
                 let mut statement = db.prepare(query).expect("preparing SQL");
@@ -453,7 +510,7 @@ impl TestApp {
                     .collect::<Result<_, _>>()
                     .expect("integer rows")
             }
-            Backend::Postgres => {
+            Sql::Postgres => {
                 let schema = self.schema.as_deref().expect("schema");
                 let client = pg_client().await;
                 client

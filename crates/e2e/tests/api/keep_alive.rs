@@ -16,8 +16,8 @@ use crate::raw_http::{Arrival, RawConnection, multipart, registration_head};
 const ROUNDS: usize = 10;
 
 e2e_test! {
-    async fn responses_leave_with_their_head(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn responses_leave_with_their_head(target: Target) {
+        let app = spawn_app(target).await;
         app.seed(12).await;
         let (_, page) = app.get_json("/api/v1/users?page=1&count=1").await;
         let user_id = page["users"][0]["id"].as_i64().expect("a seeded user");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::e2e_test;
-use crate::helpers::{Backend, Registration, TestApp, spawn_app};
+use crate::helpers::{Registration, Sql, TestApp, spawn_app};
 
 /// `(place, registration_timestamp, id)` of every user, by place.
 async fn places(app: &TestApp) -> Vec<(i64, i64, i64)> {
@@ -55,8 +55,8 @@ async fn listed_ids(app: &TestApp, count: usize) -> Vec<i64> {
 }
 
 e2e_test! {
-    async fn places_stay_gap_free_and_in_list_order_while_registrations_and_seeding_race(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn places_stay_gap_free_and_in_list_order_while_registrations_and_seeding_race(target: Target) {
+        let app = spawn_app(target).await;
         app.seed(20).await;
         let mut tokens = Vec::new();
         for _ in 0..16 {
@@ -86,8 +86,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn walking_next_url_while_users_register_shows_every_earlier_user_in_order(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn walking_next_url_while_users_register_shows_every_earlier_user_in_order(target: Target) {
+        let app = spawn_app(target).await;
         app.seed(50).await;
         let before: HashSet<i64> = places(&app).await.iter().map(|p| p.2).collect();
 
@@ -135,19 +135,19 @@ e2e_test! {
 /// Builds the schema as it stood before list places (migrations 1 and 2) with users whose
 /// registration times tie and whose ids do not follow their times.
 async fn schema_before_places(app: &TestApp) {
-    let version_table = match app.backend {
-        Backend::Sqlite => {
+    let version_table = match app.target.sql {
+        Sql::Sqlite => {
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
         }
-        Backend::Postgres => {
+        Sql::Postgres => {
             "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
         }
     };
     let mut script = vec![version_table.to_owned()];
     for migration in &storage::migrations::MIGRATIONS[..2] {
-        let text = match app.backend {
-            Backend::Sqlite => migration.sqlite,
-            Backend::Postgres => migration.postgres,
+        let text = match app.target.sql {
+            Sql::Sqlite => migration.sqlite,
+            Sql::Postgres => migration.postgres,
         };
         script.extend(storage::migrations::statements(text));
         script.push(format!(
@@ -162,7 +162,7 @@ async fn schema_before_places(app: &TestApp) {
              VALUES ({id}, 'User {id}', 'u{id}@example.com', 'u{id}@example.com', '+38050000000{id}', 1, {time}, 'x.jpeg')"
         ));
     }
-    if app.backend == Backend::Postgres {
+    if app.target.sql == Sql::Postgres {
         // As if the ids had come from the sequence.
         script.push("SELECT setval(pg_get_serial_sequence('users', 'id'), 6)".to_owned());
     }
@@ -172,8 +172,8 @@ async fn schema_before_places(app: &TestApp) {
 }
 
 e2e_test! {
-    async fn existing_users_get_their_places_in_list_order_when_the_schema_is_migrated(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn existing_users_get_their_places_in_list_order_when_the_schema_is_migrated(target: Target) {
+        let app = spawn_app(target).await;
         schema_before_places(&app).await;
 
         // The first request migrates.

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod builds;
 mod cors;
 mod deploy;
 mod errors;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tinypng_mock::{Behaviour, MockTinify};
 
 use crate::helpers::{
-    PG_HOST, Registration, SEED_KEY, TINIFY_KEY, build_components, json, pg_client,
+    Build, PG_HOST, Registration, SEED_KEY, TINIFY_KEY, build_components, json, pg_client,
     postgres_schema, workspace_root,
 };
 
@@ -144,7 +144,7 @@ fn count(results: &[(u16, Value)], status: u16, message: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_host_processes_share_postgresql_and_redis() {
-    build_components();
+    build_components(Build::Wasi03);
     flush_redis_stores();
     let dir = tempfile::TempDir::new().expect("temp dir");
     let stores: String = REDIS_STORES

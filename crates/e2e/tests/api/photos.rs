@@ -6,8 +6,8 @@ use crate::e2e_test;
 use crate::helpers::{Registration, spawn_app};
 
 e2e_test! {
-    async fn a_photo_is_served_as_an_immutable_jpeg_with_a_strong_etag(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_photo_is_served_as_an_immutable_jpeg_with_a_strong_etag(target: Target) {
+        let app = spawn_app(target).await;
         let (_, created) = app.register(&Registration::valid(1)).await;
         let (_, user) = app.get_json(&format!("/api/v1/users/{}", created["user_id"])).await;
         let url = user["user"]["photo"].as_str().unwrap().to_owned();
@@ -30,8 +30,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn an_unknown_photo_is_404(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn an_unknown_photo_is_404(target: Target) {
+        let app = spawn_app(target).await;
         let missing = format!("/images/users/{}.jpeg", "0".repeat(32));
 
         let unknown = app.get_json(&missing).await;

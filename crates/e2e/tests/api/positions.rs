@@ -6,8 +6,8 @@ use crate::e2e_test;
 use crate::helpers::spawn_app;
 
 e2e_test! {
-    async fn the_four_predefined_positions_are_listed_by_id(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn the_four_predefined_positions_are_listed_by_id(target: Target) {
+        let app = spawn_app(target).await;
 
         let (status, body) = app.get_json("/api/v1/positions").await;
 
@@ -22,8 +22,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn positions_are_http_cacheable_with_an_etag(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn positions_are_http_cacheable_with_an_etag(target: Target) {
+        let app = spawn_app(target).await;
 
         let first = app.get("/api/v1/positions").await;
         let etag = first.headers()["etag"].to_str().unwrap().to_owned();
@@ -53,8 +53,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn positions_are_served_from_the_cache_without_the_database(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn positions_are_served_from_the_cache_without_the_database(target: Target) {
+        let app = spawn_app(target).await;
         app.get_json("/api/v1/positions").await;
         app.sql("DELETE FROM positions").await;
 
@@ -66,8 +66,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn no_positions_at_all_is_422(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn no_positions_at_all_is_422(target: Target) {
+        let app = spawn_app(target).await;
         app.get_json("/api/v1/positions").await;
         app.sql("DELETE FROM positions").await;
         app.clear_store("cache.db");

@@ -6,8 +6,8 @@ use crate::e2e_test;
 use crate::helpers::{Registration, jpeg, png, spawn_app};
 
 e2e_test! {
-    async fn a_valid_registration_creates_the_user_with_a_70x70_photo(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_valid_registration_creates_the_user_with_a_70x70_photo(target: Target) {
+        let app = spawn_app(target).await;
         let mut registration = Registration::valid(1);
         registration.phone = Some("380501112233".into());
 
@@ -26,8 +26,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn file_is_accepted_as_the_photo_field(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn file_is_accepted_as_the_photo_field(target: Target) {
+        let app = spawn_app(target).await;
         let mut registration = Registration::valid(1);
         registration.photo = Some(("file", jpeg(100, 100)));
 
@@ -38,8 +38,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn each_invalid_field_gets_the_contracts_message(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn each_invalid_field_gets_the_contracts_message(target: Target) {
+        let app = spawn_app(target).await;
         let token = app.token().await;
         let long_email = format!("{}@{}.com", "a".repeat(60), "b".repeat(36));
         let mut too_large = jpeg(100, 100);
@@ -87,8 +87,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn every_failing_field_is_reported_together(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn every_failing_field_is_reported_together(target: Target) {
+        let app = spawn_app(target).await;
         let registration = Registration {
             name: Some("A".into()),
             email: Some("bad".into()),
@@ -108,8 +108,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_body_far_over_the_limit_is_refused_as_too_large(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_body_far_over_the_limit_is_refused_as_too_large(target: Target) {
+        let app = spawn_app(target).await;
         let mut registration = Registration::valid(1);
         let mut huge = jpeg(100, 100);
         huge.resize(20 * 1024 * 1024, 0);
@@ -123,8 +123,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_taken_email_in_any_case_or_a_taken_phone_is_409(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_taken_email_in_any_case_or_a_taken_phone_is_409(target: Target) {
+        let app = spawn_app(target).await;
         app.register(&Registration::valid(1)).await;
         let mut same_email = Registration::valid(2);
         same_email.email = Some("USER1@Example.COM".into());
@@ -143,8 +143,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_body_that_is_not_multipart_reports_every_field_missing(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_body_that_is_not_multipart_reports_every_field_missing(target: Target) {
+        let app = spawn_app(target).await;
         let token = app.token().await;
 
         let response = app

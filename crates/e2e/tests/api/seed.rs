@@ -6,8 +6,8 @@ use crate::e2e_test;
 use crate::helpers::{AppOptions, SEED_KEY, spawn_app, spawn_app_with};
 
 e2e_test! {
-    async fn seeding_creates_realistic_users_sharing_one_photo(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn seeding_creates_realistic_users_sharing_one_photo(target: Target) {
+        let app = spawn_app(target).await;
 
         let (status, body) = app.seed(12).await;
 
@@ -34,8 +34,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn the_default_count_is_45(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn the_default_count_is_45(target: Target) {
+        let app = spawn_app(target).await;
 
         let response = app
             .client
@@ -52,8 +52,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_wrong_or_missing_key_is_403(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_wrong_or_missing_key_is_403(target: Target) {
+        let app = spawn_app(target).await;
         let forbidden = json!({"success": false, "message": "Forbidden"});
 
         let wrong = app.client.post(app.url("/api/v1/seed")).header("Seed-Key", "guess").send().await.unwrap();
@@ -66,8 +66,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn without_a_configured_key_the_endpoint_does_not_exist(backend: Backend) {
-        let app = spawn_app_with(backend, AppOptions { seed_key: "", ..AppOptions::default() }).await;
+    async fn without_a_configured_key_the_endpoint_does_not_exist(target: Target) {
+        let app = spawn_app_with(target, AppOptions { seed_key: "", ..AppOptions::default() }).await;
 
         let response = app.client.post(app.url("/api/v1/seed")).header("Seed-Key", "").send().await.unwrap();
 
@@ -76,8 +76,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_bad_count_is_422(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_bad_count_is_422(target: Target) {
+        let app = spawn_app(target).await;
         for (count, message) in [
             ("0", "The count must be at least 1."),
             ("1001", "The count may not be greater than 1000."),
@@ -99,8 +99,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn seeding_restores_missing_positions_and_refreshes_the_cache(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn seeding_restores_missing_positions_and_refreshes_the_cache(target: Target) {
+        let app = spawn_app(target).await;
         app.get_json("/api/v1/positions").await;
         app.sql("DELETE FROM positions").await;
 
@@ -113,8 +113,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn the_command_line_seeder_fills_a_running_deployment_in_batches(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn the_command_line_seeder_fills_a_running_deployment_in_batches(target: Target) {
+        let app = spawn_app(target).await;
         let address = app.address.clone();
         let mut reported = Vec::new();
 
@@ -133,8 +133,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn the_command_line_seeder_reports_a_wrong_key(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn the_command_line_seeder_reports_a_wrong_key(target: Target) {
+        let app = spawn_app(target).await;
         let address = app.address.clone();
 
         let result = tokio::task::spawn_blocking(move || seed_cli::seed(&address, "wrong", 5, 5, |_| {}))

@@ -4,8 +4,8 @@ use crate::e2e_test;
 use crate::helpers::spawn_app;
 
 e2e_test! {
-    async fn the_site_is_served_with_revalidation_and_a_strict_policy(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn the_site_is_served_with_revalidation_and_a_strict_policy(target: Target) {
+        let app = spawn_app(target).await;
 
         for (path, content_type) in [
             ("/", "text/html; charset=utf-8"),

@@ -19,8 +19,8 @@ async fn register_and_fetch_photo(app: &crate::helpers::TestApp) -> Vec<u8> {
 }
 
 e2e_test! {
-    async fn the_photo_is_shrunk_through_tinypng_with_basic_auth(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn the_photo_is_shrunk_through_tinypng_with_basic_auth(target: Target) {
+        let app = spawn_app(target).await;
 
         let photo = register_and_fetch_photo(&app).await;
 
@@ -37,8 +37,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_server_error_is_retried_once(backend: Backend) {
-        let app = spawn_app_with(backend, AppOptions { tinify: Behaviour::ServerErrorOnce, ..AppOptions::default() }).await;
+    async fn a_server_error_is_retried_once(target: Target) {
+        let app = spawn_app_with(target, AppOptions { tinify: Behaviour::ServerErrorOnce, ..AppOptions::default() }).await;
 
         let photo = register_and_fetch_photo(&app).await;
 
@@ -49,7 +49,7 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn tinypng_down_slow_or_refusing_still_registers_with_the_local_photo(backend: Backend) {
+    async fn tinypng_down_slow_or_refusing_still_registers_with_the_local_photo(target: Target) {
         let cases = [
             ("down", Behaviour::ServerError, Some(TINIFY_KEY)),
             ("slow", Behaviour::Slow(Duration::from_secs(3)), Some(TINIFY_KEY)),
@@ -57,7 +57,7 @@ e2e_test! {
             ("wrong key", Behaviour::Normal, Some("wrong-key")),
         ];
         for (case, behaviour, key) in cases {
-            let app = spawn_app_with(backend, AppOptions {
+            let app = spawn_app_with(target, AppOptions {
                 tinify: behaviour,
                 tinify_key: key,
                 tinify_timeout_ms: 500,
@@ -76,8 +76,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn without_an_api_key_tinypng_is_not_called(backend: Backend) {
-        let app = spawn_app_with(backend, AppOptions { tinify_key: None, ..AppOptions::default() }).await;
+    async fn without_an_api_key_tinypng_is_not_called(target: Target) {
+        let app = spawn_app_with(target, AppOptions { tinify_key: None, ..AppOptions::default() }).await;
 
         let photo = register_and_fetch_photo(&app).await;
 

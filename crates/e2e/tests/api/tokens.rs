@@ -4,8 +4,8 @@ use crate::e2e_test;
 use crate::helpers::{AppOptions, Registration, spawn_app, spawn_app_with};
 
 e2e_test! {
-    async fn a_token_is_issued_on_get_and_on_post(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_token_is_issued_on_get_and_on_post(target: Target) {
+        let app = spawn_app(target).await;
 
         let get = app.get("/api/v1/token").await;
         let no_store = get.headers()["cache-control"].to_str().unwrap().to_owned();
@@ -24,8 +24,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_missing_token_is_required_and_a_foreign_one_expired(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_missing_token_is_required_and_a_foreign_one_expired(target: Target) {
+        let app = spawn_app(target).await;
         let registration = Registration::valid(1);
 
         let missing = app.register_with(None, &registration).await;
@@ -45,8 +45,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn an_expired_token_is_refused(backend: Backend) {
-        let app = spawn_app_with(backend, AppOptions { token_ttl_seconds: 0, ..AppOptions::default() }).await;
+    async fn an_expired_token_is_refused(target: Target) {
+        let app = spawn_app_with(target, AppOptions { token_ttl_seconds: 0, ..AppOptions::default() }).await;
 
         let (status, body) = app.register(&Registration::valid(1)).await;
 
@@ -56,8 +56,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn rejected_registrations_do_not_use_up_the_token_but_a_success_does(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn rejected_registrations_do_not_use_up_the_token_but_a_success_does(target: Target) {
+        let app = spawn_app(target).await;
         app.register(&Registration::valid(1)).await;
         let token = app.token().await;
         let mut invalid = Registration::valid(2);

@@ -6,8 +6,8 @@ use crate::e2e_test;
 use crate::helpers::{Registration, spawn_app};
 
 e2e_test! {
-    async fn an_empty_registry_is_an_empty_first_page(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn an_empty_registry_is_an_empty_first_page(target: Target) {
+        let app = spawn_app(target).await;
 
         let (status, body) = app.get_json("/api/v1/users").await;
 
@@ -20,8 +20,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn pages_count_and_link_like_the_contract(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn pages_count_and_link_like_the_contract(target: Target) {
+        let app = spawn_app(target).await;
         app.seed(7).await;
 
         let (_, first) = app.get_json("/api/v1/users?page=1&count=5").await;
@@ -39,8 +39,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn users_are_newest_first_with_typed_fields_and_absolute_photos(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn users_are_newest_first_with_typed_fields_and_absolute_photos(target: Target) {
+        let app = spawn_app(target).await;
         let mut ids = Vec::new();
         for n in 1..=3 {
             let (status, body) = app.register(&Registration::valid(n)).await;
@@ -67,8 +67,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn offset_pages_keep_the_offset_form(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn offset_pages_keep_the_offset_form(target: Target) {
+        let app = spawn_app(target).await;
         app.seed(7).await;
 
         let (_, middle) = app.get_json("/api/v1/users?offset=3&count=2&page=9").await;
@@ -87,8 +87,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_page_past_the_end_is_404(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_page_past_the_end_is_404(target: Target) {
+        let app = spawn_app(target).await;
         app.seed(3).await;
 
         let page = app.get_json("/api/v1/users?page=2&count=5").await;
@@ -101,8 +101,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn bad_parameters_are_422_with_every_failure(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn bad_parameters_are_422_with_every_failure(target: Target) {
+        let app = spawn_app(target).await;
         let cases: &[(&str, &[(&str, &str)])] = &[
             ("page=abc&count=0", &[("page", "The page must be an integer."), ("count", "The count must be at least 1.")]),
             ("page=0", &[("page", "The page must be at least 1.")]),
@@ -126,8 +126,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn links_and_photos_follow_the_proxys_scheme_and_host(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn links_and_photos_follow_the_proxys_scheme_and_host(target: Target) {
+        let app = spawn_app(target).await;
         app.seed(6).await;
 
         let response = app

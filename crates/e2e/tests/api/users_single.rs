@@ -6,8 +6,8 @@ use crate::e2e_test;
 use crate::helpers::{Registration, spawn_app};
 
 e2e_test! {
-    async fn a_user_is_shown_without_its_timestamp(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_user_is_shown_without_its_timestamp(target: Target) {
+        let app = spawn_app(target).await;
         let (_, created) = app.register(&Registration::valid(7)).await;
         let id = created["user_id"].as_i64().unwrap();
 
@@ -26,8 +26,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_non_integer_id_is_400(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_non_integer_id_is_400(target: Target) {
+        let app = spawn_app(target).await;
 
         for id in ["abc", "1.5", "1e3"] {
             let (status, body) = app.get_json(&format!("/api/v1/users/{id}")).await;
@@ -40,8 +40,8 @@ e2e_test! {
 }
 
 e2e_test! {
-    async fn a_missing_user_is_404(backend: Backend) {
-        let app = spawn_app(backend).await;
+    async fn a_missing_user_is_404(target: Target) {
+        let app = spawn_app(target).await;
 
         for id in ["999", "0", "-4"] {
             let (status, body) = app.get_json(&format!("/api/v1/users/{id}")).await;

@@ -13,9 +13,31 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use helpers::{Backend, Registration, TestApp, jpeg, spawn_app};
+use helpers::{Build, Registration, Sql, Target, TestApp, jpeg, spawn_app};
 use serde_json::json;
 
+/// Defines a browser test that runs on both builds, on SQLite: `name::wasi03` and
+/// `name::wasi02`.
+macro_rules! browser_test {
+    ($(#[$doc:meta])* async fn $name:ident($app:ident: TestApp) $body:block) => {
+        $(#[$doc])*
+        mod $name {
+            use super::*;
+
+            async fn run($app: TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn wasi03() {
+                run(spawn_app(Target { build: Build::Wasi03, sql: Sql::Sqlite }).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn wasi02() {
+                run(spawn_app(Target { build: Build::Wasi02, sql: Sql::Sqlite }).await).await
+            }
+        }
+    };
+}
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How long a condition may take to come true in the page.
@@ -25,12 +47,13 @@ const PATIENCE: Duration = Duration::from_secs(15);
 struct Browser {
     client: Client,
     driver: Child,
-    name: &'static str,
+    /// `<build>-<test>`: the screenshots' prefix.
+    name: String,
     step: u32,
 }
 
 impl Browser {
-    async fn open(name: &'static str, width: u32, height: u32) -> Self {
+    async fn open(app: &TestApp, name: &str, width: u32, height: u32) -> Self {
         assert!(
             std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
             "browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
@@ -81,7 +104,7 @@ impl Browser {
         Self {
             client,
             driver,
-            name,
+            name: format!("{:?}-{name}", app.target.build).to_lowercase(),
             step: 0,
         }
     }
@@ -146,7 +169,7 @@ fn photo_file(app: &TestApp) -> String {
 
 /// Opens the site and waits until the form's positions have loaded.
 async fn open_form(app: &TestApp, name: &'static str) -> Browser {
-    let browser = Browser::open(name, 1280, 900).await;
+    let browser = Browser::open(app, name, 1280, 900).await;
     browser.client.goto(&app.url("/")).await.unwrap();
     browser
         .wait_until(
@@ -183,176 +206,176 @@ async fn submit(browser: &Browser) {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_list_loads_newest_first_and_pages_to_the_end() {
-    let app = spawn_app(Backend::Sqlite).await;
-    app.seed(14).await;
-    let mut browser = Browser::open("list", 1280, 900).await;
+browser_test! {
+    async fn the_list_loads_newest_first_and_pages_to_the_end(app: TestApp) {
+        app.seed(14).await;
+        let mut browser = Browser::open(&app, "list", 1280, 900).await;
 
-    browser.client.goto(&app.url("/")).await.unwrap();
-    browser
-        .wait_until(&format!("{CARDS} === 6"), "the first six users")
+        browser.client.goto(&app.url("/")).await.unwrap();
+        browser
+            .wait_until(&format!("{CARDS} === 6"), "the first six users")
+            .await;
+        browser.screenshot("first-page").await;
+        for expected in [12, 14] {
+            browser
+                .client
+                .find(Locator::Id("show-more"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            browser
+                .wait_until(&format!("{CARDS} === {expected}"), "the next page")
+                .await;
+        }
+        browser
+            .wait_until(
+                "return document.querySelector('#show-more').hidden",
+                "Show more to disappear",
+            )
+            .await;
+        browser.screenshot("all-pages").await;
+
+        let ids = browser
+            .eval("return [...document.querySelectorAll('#user-list .card')].map(c => Number(c.dataset.userId))")
+            .await;
+        let ids: Vec<i64> = serde_json::from_value(ids).unwrap();
+        let mut newest_first = ids.clone();
+        newest_first.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(ids, newest_first);
+        browser.close().await;
+    }
+}
+
+browser_test! {
+    async fn a_registration_with_a_real_jpeg_puts_the_user_first_with_a_70px_photo(app: TestApp) {
+        app.seed(3).await;
+        let mut browser = open_form(&app, "register").await;
+        browser
+            .wait_until(&format!("{CARDS} === 3"), "the list")
+            .await;
+
+        fill_form(
+            &browser,
+            &app,
+            "Olena Browser",
+            "olena.browser@example.com",
+            "+380671234567",
+        )
         .await;
-    browser.screenshot("first-page").await;
-    for expected in [12, 14] {
         browser
             .client
-            .find(Locator::Id("show-more"))
+            .find(Locator::Css("input[name=position_id][value='3']"))
             .await
             .unwrap()
             .click()
             .await
             .unwrap();
         browser
-            .wait_until(&format!("{CARDS} === {expected}"), "the next page")
+            .wait_until(
+                "return !document.querySelector('#photo-preview').hidden",
+                "the preview",
+            )
             .await;
+        browser.screenshot("filled").await;
+        submit(&browser).await;
+
+        browser
+            .wait_until(
+                &format!("{CARDS} === 4"),
+                "the list to reload with the new user",
+            )
+            .await;
+        browser
+            .wait_until(
+                "const img = document.querySelector('#user-list .card .avatar'); return img.complete && img.naturalWidth > 0",
+                "the new user's photo",
+            )
+            .await;
+        browser.screenshot("registered").await;
+        let first = browser
+            .eval("const c = document.querySelector('#user-list .card'); const i = c.querySelector('.avatar'); return [c.querySelector('.name').textContent, c.querySelector('.position').textContent, i.naturalWidth, i.naturalHeight, document.querySelector('#name').value]")
+            .await;
+        assert_eq!(
+            first,
+            json!(["Olena Browser", "Security", 70, 70, ""]),
+            "new user first, 70x70, form reset"
+        );
+        assert_eq!(app.total_users().await, 4);
+        browser.close().await;
     }
-    browser
-        .wait_until(
-            "return document.querySelector('#show-more').hidden",
-            "Show more to disappear",
-        )
-        .await;
-    browser.screenshot("all-pages").await;
-
-    let ids = browser
-        .eval("return [...document.querySelectorAll('#user-list .card')].map(c => Number(c.dataset.userId))")
-        .await;
-    let ids: Vec<i64> = serde_json::from_value(ids).unwrap();
-    let mut newest_first = ids.clone();
-    newest_first.sort_unstable_by(|a, b| b.cmp(a));
-    assert_eq!(ids, newest_first);
-    browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_registration_with_a_real_jpeg_puts_the_user_first_with_a_70px_photo() {
-    let app = spawn_app(Backend::Sqlite).await;
-    app.seed(3).await;
-    let mut browser = open_form(&app, "register").await;
-    browser
-        .wait_until(&format!("{CARDS} === 3"), "the list")
-        .await;
+browser_test! {
+    async fn the_servers_messages_are_shown_by_their_fields(app: TestApp) {
+        app.register(&Registration::valid(1)).await;
+        let mut browser = open_form(&app, "invalid").await;
 
-    fill_form(
-        &browser,
-        &app,
-        "Olena Browser",
-        "olena.browser@example.com",
-        "+380671234567",
-    )
-    .await;
-    browser
-        .client
-        .find(Locator::Css("input[name=position_id][value='3']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait_until(
-            "return !document.querySelector('#photo-preview').hidden",
-            "the preview",
+        // Each passes the page's own checks; only the server can refuse them.
+        fill_form(
+            &browser,
+            &app,
+            "Taken Phone",
+            "two..dots@example.com",
+            "+380500000001",
         )
         .await;
-    browser.screenshot("filled").await;
-    submit(&browser).await;
+        submit(&browser).await;
 
-    browser
-        .wait_until(
-            &format!("{CARDS} === 4"),
-            "the list to reload with the new user",
-        )
-        .await;
-    browser
-        .wait_until(
-            "const img = document.querySelector('#user-list .card .avatar'); return img.complete && img.naturalWidth > 0",
-            "the new user's photo",
-        )
-        .await;
-    browser.screenshot("registered").await;
-    let first = browser
-        .eval("const c = document.querySelector('#user-list .card'); const i = c.querySelector('.avatar'); return [c.querySelector('.name').textContent, c.querySelector('.position').textContent, i.naturalWidth, i.naturalHeight, document.querySelector('#name').value]")
-        .await;
-    assert_eq!(
-        first,
-        json!(["Olena Browser", "Security", 70, 70, ""]),
-        "new user first, 70x70, form reset"
-    );
-    assert_eq!(app.total_users().await, 4);
-    browser.close().await;
+        browser
+            .wait_until(
+                "return document.querySelector('#form-status').textContent === 'Validation failed'",
+                "the server's answer",
+            )
+            .await;
+        browser.screenshot("server-errors").await;
+        let errors = browser
+            .eval("return [document.querySelector('#email-error').textContent, document.querySelector('#email').getAttribute('aria-invalid'), document.activeElement.id]")
+            .await;
+        assert_eq!(
+            errors,
+            json!(["The email must be a valid email address.", "true", "email"])
+        );
+
+        fill(&browser, "email", "fresh@example.com").await;
+        submit(&browser).await;
+        browser
+            .wait_until("return document.querySelector('#form-status').textContent === 'User with this phone or email already exist'", "the 409")
+            .await;
+        browser.screenshot("conflict").await;
+        assert_eq!(app.total_users().await, 1);
+        browser.close().await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_servers_messages_are_shown_by_their_fields() {
-    let app = spawn_app(Backend::Sqlite).await;
-    app.register(&Registration::valid(1)).await;
-    let mut browser = open_form(&app, "invalid").await;
+browser_test! {
+    async fn a_phone_sized_screen_never_scrolls_sideways(app: TestApp) {
+        let mut long = Registration::valid(1);
+        long.name = Some("Maximilian Alexander Konstantinopolski-Wolfeschlegelstein".into());
+        long.email = Some(format!("{}@{}.example.com", "a".repeat(60), "b".repeat(26)));
+        assert_eq!(app.register(&long).await.0, 201);
+        app.seed(5).await;
+        let mut browser = Browser::open(&app, "phone", 375, 812).await;
 
-    // Each passes the page's own checks; only the server can refuse them.
-    fill_form(
-        &browser,
-        &app,
-        "Taken Phone",
-        "two..dots@example.com",
-        "+380500000001",
-    )
-    .await;
-    submit(&browser).await;
+        browser.client.goto(&app.url("/")).await.unwrap();
+        browser
+            .wait_until(&format!("{CARDS} === 6"), "the list")
+            .await;
+        browser.screenshot("top").await;
+        let overflow = browser
+            .eval("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            .await;
+        browser
+            .eval("document.querySelector('#register').scrollIntoView(); return true")
+            .await;
+        browser.screenshot("form").await;
 
-    browser
-        .wait_until(
-            "return document.querySelector('#form-status').textContent === 'Validation failed'",
-            "the server's answer",
-        )
-        .await;
-    browser.screenshot("server-errors").await;
-    let errors = browser
-        .eval("return [document.querySelector('#email-error').textContent, document.querySelector('#email').getAttribute('aria-invalid'), document.activeElement.id]")
-        .await;
-    assert_eq!(
-        errors,
-        json!(["The email must be a valid email address.", "true", "email"])
-    );
-
-    fill(&browser, "email", "fresh@example.com").await;
-    submit(&browser).await;
-    browser
-        .wait_until("return document.querySelector('#form-status').textContent === 'User with this phone or email already exist'", "the 409")
-        .await;
-    browser.screenshot("conflict").await;
-    assert_eq!(app.total_users().await, 1);
-    browser.close().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_phone_sized_screen_never_scrolls_sideways() {
-    let app = spawn_app(Backend::Sqlite).await;
-    let mut long = Registration::valid(1);
-    long.name = Some("Maximilian Alexander Konstantinopolski-Wolfeschlegelstein".into());
-    long.email = Some(format!("{}@{}.example.com", "a".repeat(60), "b".repeat(26)));
-    assert_eq!(app.register(&long).await.0, 201);
-    app.seed(5).await;
-    let mut browser = Browser::open("phone", 375, 812).await;
-
-    browser.client.goto(&app.url("/")).await.unwrap();
-    browser
-        .wait_until(&format!("{CARDS} === 6"), "the list")
-        .await;
-    browser.screenshot("top").await;
-    let overflow = browser
-        .eval("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        .await;
-    browser
-        .eval("document.querySelector('#register').scrollIntoView(); return true")
-        .await;
-    browser.screenshot("form").await;
-
-    let [scroll, client]: [u64; 2] = serde_json::from_value(overflow).unwrap();
-    assert!(
-        scroll <= client,
-        "page is {scroll}px wide in a {client}px viewport"
-    );
-    browser.close().await;
+        let [scroll, client]: [u64; 2] = serde_json::from_value(overflow).unwrap();
+        assert!(
+            scroll <= client,
+            "page is {scroll}px wide in a {client}px viewport"
+        );
+        browser.close().await;
+    }
 }
