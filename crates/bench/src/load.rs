@@ -1,7 +1,8 @@
 //! Load: every endpoint under wrk on the app with `plan.users` users, at 16 connections and
 //! at one keep-alive connection, beside a hello-world component on the same host; instances
 //! reused (Spin's default) against one instance per request; the users page on pooled
-//! PostgreSQL; and two host processes sharing PostgreSQL and Redis.
+//! PostgreSQL; the same endpoints on the WASI 0.2 build; and two host processes sharing
+//! PostgreSQL and Redis.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -86,74 +87,22 @@ pub fn run(
         paths: String::new(),
     };
 
-    let targets: Vec<(String, String, String, Option<&str>)> = vec![
-        (
-            "hello world (baseline)".into(),
-            hello.base.clone(),
-            "/hello".into(),
-            None,
-        ),
-        (
-            format!("GET {USERS_PAGE}"),
-            app.base.clone(),
-            USERS_PAGE.into(),
-            None,
-        ),
-        (
-            "GET /api/v1/users/{id}".into(),
-            app.base.clone(),
-            format!("/api/v1/users/{user_id}"),
-            None,
-        ),
-        (
-            "GET /api/v1/positions".into(),
-            app.base.clone(),
-            "/api/v1/positions".into(),
-            None,
-        ),
-        (
-            "GET /api/v1/token".into(),
-            app.base.clone(),
-            "/api/v1/token".into(),
-            None,
-        ),
-        (
-            "GET /images/users/{file}".into(),
-            app.base.clone(),
-            photo_path,
-            None,
-        ),
-        (
-            "GET / (demo site)".into(),
-            app.base.clone(),
-            "/".into(),
-            None,
-        ),
-        (
-            "POST /api/v1/users (1 MB JPEG)".into(),
-            app.base.clone(),
-            "/".into(),
-            Some("register.lua"),
-        ),
-    ];
-    for (label, base, path, script) in targets {
-        let url = format!("{base}{path}");
-        let run = |connections| {
-            if script.is_some() {
-                // Fresh tokens for every registration run: a used token would fail.
-                write_tokens(&app.base, plan, &inputs.tokens)?;
-            }
-            wrk(plan, connections, &url, script, &inputs)
-                .with_context(|| format!("wrk on {label} ({connections:?})"))
-        };
-        let many = run(Connections::Many)?;
-        let one = run(Connections::One)?;
-        report.load.push(LoadRow {
-            label,
-            photo_upload: script.is_some(),
-            many,
-            one,
-        });
+    let hello_row = measure(
+        plan,
+        &inputs,
+        &hello.base,
+        &Endpoint {
+            label: "hello world (baseline)".into(),
+            path: "/hello".into(),
+            script: None,
+        },
+    )?;
+    report.load.push(hello_row);
+    let endpoints = app_endpoints(user_id, &photo_path);
+    for endpoint in &endpoints {
+        report
+            .load
+            .push(measure(plan, &inputs, &app.base, endpoint)?);
     }
 
     // The same app and hello world with a fresh instance for every request.
@@ -167,7 +116,25 @@ pub fn run(
         "/hello",
     )?);
     drop(hello);
-    drop(app); // its files are copied for the next run
+    drop(app); // its files are copied for the next runs
+
+    // The same endpoints and data on the WASI 0.2 build (spin-wasi02.toml), which Spin
+    // serves with one instance per request.
+    let wasi02_state = copy_of_state(&runtime_config, &work.join("load-wasi02"))?;
+    let wasi02 = Host::start(
+        &workspace_root().join("spin-wasi02.toml"),
+        &wasi02_state,
+        Some(&wasi02_state.join("runtime-config.toml")),
+        &app_variables,
+        "/api/v1/positions",
+    )?;
+    report.wasi02_startup = Some(wasi02.startup);
+    for endpoint in &endpoints {
+        report
+            .load_wasi02
+            .push(measure(plan, &inputs, &wasi02.base, endpoint)?);
+    }
+    drop(wasi02);
     report.users_one_instance_per_request = Some(one_instance_per_request(
         plan,
         &spin_toml(),
@@ -262,6 +229,79 @@ pub fn run(
     Ok(())
 }
 
+/// One endpoint of a load table.
+struct Endpoint {
+    label: String,
+    path: String,
+    /// A wrk script from crates/bench/wrk; `register.lua` needs fresh tokens per run.
+    script: Option<&'static str>,
+}
+
+/// The app's endpoints the load tables measure, the users page first.
+fn app_endpoints(user_id: i64, photo_path: &str) -> Vec<Endpoint> {
+    let endpoint = |label: &str, path: &str| Endpoint {
+        label: label.to_owned(),
+        path: path.to_owned(),
+        script: None,
+    };
+    vec![
+        endpoint(&format!("GET {USERS_PAGE}"), USERS_PAGE),
+        endpoint(
+            "GET /api/v1/users/{id}",
+            &format!("/api/v1/users/{user_id}"),
+        ),
+        endpoint("GET /api/v1/positions", "/api/v1/positions"),
+        endpoint("GET /api/v1/token", "/api/v1/token"),
+        endpoint("GET /images/users/{file}", photo_path),
+        endpoint("GET / (demo site)", "/"),
+        Endpoint {
+            label: "POST /api/v1/users (1 MB JPEG)".into(),
+            path: "/".into(),
+            script: Some("register.lua"),
+        },
+    ]
+}
+
+/// `endpoint` on the app at `base`, at many connections and at one.
+fn measure(
+    plan: &Plan,
+    inputs: &Inputs,
+    base: &str,
+    endpoint: &Endpoint,
+) -> anyhow::Result<LoadRow> {
+    let url = format!("{base}{}", endpoint.path);
+    let run = |connections| {
+        if endpoint.script.is_some() {
+            // Fresh tokens for every registration run: a used token would fail.
+            write_tokens(base, plan, &inputs.tokens)?;
+        }
+        wrk(plan, connections, &url, endpoint.script, inputs)
+            .with_context(|| format!("wrk on {} ({connections:?})", endpoint.label))
+    };
+    Ok(LoadRow {
+        label: endpoint.label.clone(),
+        photo_upload: endpoint.script.is_some(),
+        many: run(Connections::Many)?,
+        one: run(Connections::One)?,
+    })
+}
+
+/// A fresh state directory holding a copy of the files beside `runtime_config` (the
+/// seeded stores and database, and the config itself), so another host reads the same data.
+fn copy_of_state(runtime_config: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
+    let state = fresh_dir(dir)?;
+    let seeded = runtime_config
+        .parent()
+        .context("the runtime config's directory")?;
+    for entry in std::fs::read_dir(seeded)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), state.join(entry.file_name()))?;
+        }
+    }
+    Ok(state)
+}
+
 /// Files and values the wrk scripts read.
 pub struct Inputs {
     /// One registration token per line (`register.lua`).
@@ -297,18 +337,12 @@ fn one_instance_per_request(
     variables: &[(&str, String)],
     path: &str,
 ) -> anyhow::Result<WrkStats> {
-    let state = fresh_dir(&work.join(format!("{name}-one-instance-per-request")))?;
+    let dir = work.join(format!("{name}-one-instance-per-request"));
     // The app reads the data the reused run seeded: same files, copied.
-    if let Some(config) = runtime_config
-        && let Some(seeded) = config.parent()
-    {
-        for entry in std::fs::read_dir(seeded)? {
-            let entry = entry?;
-            if entry.file_type()?.is_file() {
-                std::fs::copy(entry.path(), state.join(entry.file_name()))?;
-            }
-        }
-    }
+    let state = match runtime_config {
+        Some(config) => copy_of_state(config, &dir)?,
+        None => fresh_dir(&dir)?,
+    };
     let config = runtime_config.map(|_| state.join("runtime-config.toml"));
     let host = Host::start_with(
         manifest,

@@ -100,7 +100,8 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&work)?;
 
     let mut report = report::Report::new(plan, args.smoke);
-    report.sizes = report::component_sizes(&workspace_root())?;
+    report.sizes = report::component_sizes(&workspace_root().join("target"))?;
+    report.sizes_wasi02 = report::component_sizes(&workspace_root().join("target/wasi02"))?;
     load::run(&runtime, &plan, &work, &mut report)?;
     scale::run(&runtime, &plan, &work, &mut report)?;
     photo_bench::run(&plan, &work, &mut report)?;

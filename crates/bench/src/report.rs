@@ -82,10 +82,15 @@ pub struct Report {
     plan: Plan,
     smoke: bool,
     pub sizes: Vec<(String, u64)>,
+    /// The WASI 0.2 build's components (`target/wasi02`).
+    pub sizes_wasi02: Vec<(String, u64)>,
     pub app_startup: Option<Duration>,
+    pub wasi02_startup: Option<Duration>,
     pub hello_startup: Option<Duration>,
     pub upload_bytes: u64,
     pub load: Vec<LoadRow>,
+    /// The app's rows of `load` (hello world aside) on the WASI 0.2 build.
+    pub load_wasi02: Vec<LoadRow>,
     pub hello_one_instance_per_request: Option<WrkStats>,
     pub users_one_instance_per_request: Option<WrkStats>,
     pub postgres_users_page: Option<LoadRow>,
@@ -107,11 +112,12 @@ const MIB: u64 = 1024 * 1024;
 /// The photo target names this input.
 const PHOTO_TARGET_SIDE: (u32, u32) = (4000, 3000);
 
-pub fn component_sizes(root: &Path) -> anyhow::Result<Vec<(String, u64)>> {
+/// The sizes of the components built in `target_dir` (`target` or `target/wasi02`).
+pub fn component_sizes(target_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
     COMPONENTS
         .iter()
         .map(|(name, _)| {
-            let path = root.join(format!("target/wasm32-wasip2/release/{name}.wasm"));
+            let path = target_dir.join(format!("wasm32-wasip2/release/{name}.wasm"));
             Ok((name.to_string(), std::fs::metadata(&path)?.len()))
         })
         .collect()
@@ -127,10 +133,13 @@ impl Report {
             plan,
             smoke,
             sizes: Vec::new(),
+            sizes_wasi02: Vec::new(),
             app_startup: None,
+            wasi02_startup: None,
             hello_startup: None,
             upload_bytes: 0,
             load: Vec::new(),
+            load_wasi02: Vec::new(),
             hello_one_instance_per_request: None,
             users_one_instance_per_request: None,
             postgres_users_page: None,
@@ -175,6 +184,7 @@ impl Report {
                 .unwrap_or(0),
         );
         self.render_load(&mut out);
+        self.render_load_wasi02(&mut out);
         self.render_instances_and_backends(&mut out);
         self.render_scale(&mut out);
         self.render_photo(&mut out);
@@ -205,6 +215,38 @@ impl Report {
                 row.one.p99_ms,
                 row.one.rate(),
                 row.many.rps / hello
+            );
+        }
+    }
+
+    fn render_load_wasi02(&self, out: &mut String) {
+        if self.load_wasi02.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "\n| Load, WASI 0.2 build (spin-wasi02.toml: one instance per request, as Spin serves it) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × WASI 0.3 req/s |",
+            c = self.plan.connections
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        for row in &self.load_wasi02 {
+            let wasi03 = self
+                .load
+                .iter()
+                .find(|r| r.label == row.label)
+                .map(|r| r.many.rps)
+                .unwrap_or(f64::NAN);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.2} |",
+                row.label,
+                row.many.rate(),
+                row.many.p50_ms,
+                row.many.p99_ms,
+                row.one.p50_ms,
+                row.one.p99_ms,
+                row.one.rate(),
+                row.many.rps / wasi03
             );
         }
     }
@@ -325,22 +367,41 @@ impl Report {
     }
 
     fn render_sizes(&self, out: &mut String) {
-        let _ = writeln!(out, "\n| Size and start-up | value | target |");
-        let _ = writeln!(out, "|---|---:|---:|");
-        for ((name, size), (_, target)) in self.sizes.iter().zip(COMPONENTS) {
-            let _ = writeln!(out, "| {name}.wasm | {} | ≤ {} |", mib(*size), mib(target));
-        }
-        if let Some(d) = self.app_startup {
+        let _ = writeln!(
+            out,
+            "\n| Size and start-up | WASI 0.3 | WASI 0.2 | target |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|");
+        for (((name, size), (_, target)), wasi02) in self.sizes.iter().zip(COMPONENTS).zip(
+            self.sizes_wasi02
+                .iter()
+                .map(|(_, s)| Some(*s))
+                .chain(std::iter::repeat(None)),
+        ) {
             let _ = writeln!(
                 out,
-                "| host start → first 200 (app, 6 components) | {} ms | |",
-                d.as_millis()
+                "| {name}.wasm | {} | {} | ≤ {} |",
+                mib(*size),
+                wasi02.map(mib).unwrap_or_default(),
+                mib(target)
+            );
+        }
+        let ms = |d: Option<Duration>| {
+            d.map(|d| format!("{} ms", d.as_millis()))
+                .unwrap_or_default()
+        };
+        if self.app_startup.is_some() || self.wasi02_startup.is_some() {
+            let _ = writeln!(
+                out,
+                "| host start → first 200 (app, 6 components) | {} | {} | |",
+                ms(self.app_startup),
+                ms(self.wasi02_startup)
             );
         }
         if let Some(d) = self.hello_startup {
             let _ = writeln!(
                 out,
-                "| host start → first 200 (hello world) | {} ms | |",
+                "| host start → first 200 (hello world) | {} ms | | |",
                 d.as_millis()
             );
         }
@@ -363,6 +424,7 @@ impl Report {
         let single = self
             .load
             .iter()
+            .chain(&self.load_wasi02)
             .chain(&self.postgres_users_page)
             .filter(|r| !r.photo_upload && !r.label.starts_with("hello"))
             .max_by(|a, b| a.one.p50_ms.total_cmp(&b.one.p50_ms));
@@ -407,6 +469,7 @@ impl Report {
         let errors: u64 = self
             .load
             .iter()
+            .chain(&self.load_wasi02)
             .chain(&self.postgres_users_page)
             .flat_map(|r| [r.many.errors, r.one.errors])
             .chain(self.hello_one_instance_per_request.map(|s| s.errors))
@@ -446,14 +509,16 @@ impl Report {
                 }
             }
         }
-        let sizes_ok = self
-            .sizes
-            .iter()
-            .zip(COMPONENTS)
-            .all(|((_, size), (_, target))| *size <= target);
+        let within = |sizes: &[(String, u64)]| {
+            sizes
+                .iter()
+                .zip(COMPONENTS)
+                .all(|((_, size), (_, target))| *size <= target)
+        };
+        let sizes_ok = within(&self.sizes) && within(&self.sizes_wasi02);
         let _ = writeln!(
             out,
-            "| each component ≤ 1 MiB (users ≤ 2.5 MiB) | see sizes | {} |",
+            "| each component ≤ 1 MiB (users ≤ 2.5 MiB), both builds | see sizes | {} |",
             verdict(sizes_ok)
         );
     }
