@@ -40,21 +40,25 @@ async fn list_positions(request: Request) -> Result<Reply, ApiError> {
 }
 
 /// The serialised answer, from the cache when fresh. A failing cache is logged and
-/// bypassed: the database still answers.
+/// bypassed: the database still answers, and a cache that failed to read is not written
+/// (a store that is down would make the request wait for it twice).
 async fn positions_json() -> Result<Vec<u8>, ApiError> {
     let now = platform::unix_now();
-    let cache = match Cache::open().await {
+    let mut cache = match Cache::open().await {
         Ok(cache) => Some(cache),
         Err(e) => {
             eprintln!("positions cache unavailable: {e:#}");
             None
         }
     };
-    if let Some(cache) = &cache {
-        match cache.get_fresh(CACHE_KEY, now, CACHE_SECONDS).await {
+    if let Some(open) = &cache {
+        match open.get_fresh(CACHE_KEY, now, CACHE_SECONDS).await {
             Ok(Some(body)) => return Ok(body),
             Ok(None) => {}
-            Err(e) => eprintln!("positions cache read failed: {e:#}"),
+            Err(e) => {
+                eprintln!("positions cache read failed: {e:#}");
+                cache = None;
+            }
         }
     }
     let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;

@@ -1,9 +1,13 @@
-//! `POST /api/v1/seed?count=45` with `Seed-Key`: CONTRACT.md, "Seed".
+//! The operator endpoints, all behind `Seed-Key` (without a configured `seed_key` none of
+//! them exists):
 //!
-//! Creates the predefined positions if missing and `count` fake users who all share one
-//! bundled 70x70 photo. Without a configured `seed_key` the endpoint does not exist.
+//! - `POST /api/v1/seed?count=45`: CONTRACT.md, "Seed". Creates the predefined positions if
+//!   missing and `count` fake users who all share one bundled 70x70 photo.
+//! - `GET|POST /api/v1/maintenance/photos`: finds and removes photos no user has
+//!   ([`maintenance`]).
 
 mod fakes;
+mod maintenance;
 
 use std::collections::HashSet;
 
@@ -45,22 +49,40 @@ fn predefined_positions() -> Vec<Position> {
     .collect()
 }
 
-platform::http_entry!(seed);
+platform::http_entry!(route);
 
-async fn seed(request: Request) -> Result<Reply, ApiError> {
+/// The path of the photo maintenance endpoint.
+const MAINTENANCE_PHOTOS_PATH: &str = "/api/v1/maintenance/photos";
+
+async fn route(request: Request) -> Result<Reply, ApiError> {
     let secret = platform::setting_or(vars::SEED_KEY, "").await;
     if secret.is_empty() {
         return Err(ApiError::PageNotFound);
     }
-    api::allow(request.method(), &[Method::POST])?;
+    let path = request.uri().path().trim_end_matches('/').to_owned();
+    let methods: &'static [Method] = match path.as_str() {
+        "/api/v1/seed" => &[Method::POST],
+        MAINTENANCE_PHOTOS_PATH => &[Method::GET, Method::POST],
+        _ => return Err(ApiError::PageNotFound),
+    };
+    api::allow(request.method(), methods)?;
     let given = request
         .headers()
         .get("seed-key")
         .map(|v| v.as_bytes())
         .unwrap_or_default();
+    // Constant time: how long the comparison takes says nothing about the key.
     if !bool::from(given.ct_eq(secret.as_bytes())) {
         return Err(ApiError::Forbidden);
     }
+    if path == MAINTENANCE_PHOTOS_PATH {
+        maintenance::photos(request).await
+    } else {
+        seed(request).await
+    }
+}
+
+async fn seed(request: Request) -> Result<Reply, ApiError> {
     let count = requested_count(QueryParams::of(request.uri()).get("count"))?;
 
     let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;

@@ -180,3 +180,25 @@ pub struct SeededBody {
     /// Users actually created (fakes colliding with existing emails or phones are skipped).
     pub users_created: u64,
 }
+
+/// `GET /api/v1/maintenance/photos`.
+#[derive(Debug, Serialize)]
+pub struct PhotoAuditBody {
+    /// Always `true`.
+    pub success: bool,
+    /// Photos in the store.
+    pub photos: u64,
+    /// Stored photos no user has, by file name.
+    pub orphans: Vec<String>,
+}
+
+/// `POST /api/v1/maintenance/photos`.
+#[derive(Debug, Serialize)]
+pub struct PhotosRemovedBody {
+    /// Always `true`.
+    pub success: bool,
+    /// The named photos that were orphans and are gone now.
+    pub removed: Vec<String>,
+    /// The named photos that were kept: a user has them, or they are not photo names.
+    pub kept: Vec<String>,
+}

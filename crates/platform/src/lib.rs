@@ -95,11 +95,19 @@ where
 {
     let cors = CorsPolicy::parse(&setting_or(vars::CORS_ALLOWED_ORIGINS, "*").await);
     let headers = request.headers().clone();
-    if request.method() == http::Method::OPTIONS {
-        return cors.preflight(&headers);
-    }
-    let mut reply = handler(request).await.unwrap_or_else(ApiError::into_reply);
-    cors.apply(&headers, &mut reply);
+    let mut reply = if request.method() == http::Method::OPTIONS {
+        cors.preflight(&headers)
+    } else {
+        let mut reply = handler(request).await.unwrap_or_else(ApiError::into_reply);
+        cors.apply(&headers, &mut reply);
+        reply
+    };
+    // Every body is to be taken as the type it declares: a JSON answer, an error or an
+    // uploaded photo is never sniffed into a script or a page.
+    reply.headers_mut().insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
     reply
 }
 

@@ -99,6 +99,7 @@ const USER_BY_ID: Sql = sql!(concat!(
 ));
 const IDENTITY_TAKEN: Sql = sql!("SELECT 1 FROM users WHERE email_key = ?1 OR phone = ?2 LIMIT 1");
 const TOKEN_USED: Sql = sql!("SELECT 1 FROM users WHERE registration_token = ?1");
+const PHOTO_IN_USE: Sql = sql!("SELECT 1 FROM users WHERE photo = ?1 LIMIT 1");
 const INSERT_USER: Sql = sql!(
     "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id"
@@ -351,6 +352,14 @@ impl Database {
             )
             .await?;
         Ok(!rows.is_empty())
+    }
+
+    /// Whether any user has the photo named `file` (index `users_photo`).
+    pub async fn photo_in_use(&self, file: &str) -> Result<bool, StoreError> {
+        Ok(!self
+            .query(&PHOTO_IN_USE, &[Param::Text(file)])
+            .await?
+            .is_empty())
     }
 
     /// Whether a user was registered with the token whose digest is `token_key`.

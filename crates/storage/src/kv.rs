@@ -81,9 +81,15 @@ impl PhotoStore {
         self.0.exists(name).await
     }
 
-    /// Removes the photo under `name` (a registration that did not complete).
+    /// Removes the photo under `name` (a registration that did not complete, an orphan).
     pub async fn delete(&self, name: &str) -> Result<(), StoreError> {
         self.0.delete(name).await
+    }
+
+    /// The name of every stored photo (for the maintenance check; the whole list is held in
+    /// memory, one short name per photo).
+    pub async fn names(&self) -> Result<Vec<String>, StoreError> {
+        self.0.keys().await
     }
 }
 

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_positions_and_users"),
     migration!(2, "0002_users_total"),
     migration!(3, "0003_list_positions"),
+    migration!(4, "0004_users_photo_index"),
 ];
 
 /// The version a fully migrated database records.

@@ -161,17 +161,19 @@ fn the_readme_lists_each_builds_world_as_the_wasm_files_have_it() {
     let readme = std::fs::read_to_string(&path).expect("README.md");
     let (before, rest) = readme.split_once(README_BEGIN).expect("the begin marker");
     let (listed, after) = rest.split_once(README_END).expect("the end marker");
-    if listed != rendered {
-        // UPDATE_README=1 writes the table the artifacts have.
-        if std::env::var_os("UPDATE_README").is_some() {
-            std::fs::write(
-                &path,
-                format!("{before}{README_BEGIN}{rendered}{README_END}{after}"),
-            )
-            .expect("writing README.md");
-        }
-        panic!("README.md lists other worlds than the .wasm files have; they have:\n{rendered}");
+    if listed == rendered {
+        return;
     }
+    // UPDATE_README=1 writes the table the artifacts have.
+    if std::env::var_os("UPDATE_README").is_some() {
+        std::fs::write(
+            &path,
+            format!("{before}{README_BEGIN}{rendered}{README_END}{after}"),
+        )
+        .expect("writing README.md");
+        return;
+    }
+    panic!("README.md lists other worlds than the .wasm files have; they have:\n{rendered}");
 }
 
 /// Interface names, one package and version per line: `wasi:cli/{exit,stderr}@0.2.6`.

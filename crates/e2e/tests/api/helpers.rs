@@ -549,6 +549,18 @@ impl TestApp {
         .unwrap_or(0)
     }
 
+    /// Stores a photo no user has, as a registration killed between storing its photo and
+    /// inserting its user leaves one.
+    pub fn plant_orphan_photo(&self, name: &str) {
+        let db = rusqlite::Connection::open(self.dir.path().join("photos.db"))
+            .expect("opening the store");
+        db.execute(
+            "INSERT INTO spin_key_value (store, key, value) VALUES ('photos', ?1, ?2)",
+            rusqlite::params![name, jpeg(70, 70)],
+        )
+        .expect("planting a photo");
+    }
+
     /// `total_users` as the API reports it.
     pub async fn total_users(&self) -> i64 {
         let (_, body) = self.get_json("/api/v1/users").await;

@@ -2,84 +2,18 @@
 //! key-value stores, as SpinKube replicas do: they race for one token and one email, serve
 //! each other's photos, and see each other's seeding, positions cache included.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
 use serde_json::Value;
 use tinypng_mock::{Behaviour, MockTinify};
 
 use crate::helpers::{
-    Build, PG_HOST, Registration, SEED_KEY, TINIFY_KEY, build_components, json, pg_client,
-    postgres_schema, workspace_root,
+    Build, PG_HOST, Registration, SEED_KEY, TINIFY_KEY, json, pg_client, postgres_schema,
 };
+use crate::host_process::HostProcess;
 
 /// The Redis databases this test keeps the stores in (one per label: Redis stores share
 /// keys across labels). Only this test uses them.
 const REDIS_STORES: [(&str, u8); 3] = [("tokens", 11), ("photos", 12), ("cache", 13)];
 const REDIS: &str = "redis://127.0.0.1:6379";
-
-/// A `spin-host up` process serving `spin.toml`.
-struct HostProcess {
-    child: Child,
-    base: String,
-}
-
-impl HostProcess {
-    fn start(runtime_config: &Path, state_dir: &Path, variables: &[(&str, String)]) -> Self {
-        let mut command = Command::new(host_binary());
-        command
-            .current_dir(workspace_root())
-            .args(["up", "-f", "spin.toml", "--listen", "127.0.0.1:0"])
-            .arg("--runtime-config-file")
-            .arg(runtime_config)
-            .arg("--state-dir")
-            .arg(state_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped());
-        for (name, value) in variables {
-            command.arg("--variable").arg(format!("{name}={value}"));
-        }
-        let mut child = command.spawn().expect("starting spin-host");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut banner = String::new();
-        stdout.read_line(&mut banner).expect("the host's banner");
-        let base = banner
-            .trim()
-            .strip_prefix("Serving ")
-            .unwrap_or_else(|| panic!("unexpected banner: {banner}"))
-            .to_owned();
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        Self { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for HostProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The host binary, built once (the test build compiles only its library).
-fn host_binary() -> std::path::PathBuf {
-    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .current_dir(workspace_root())
-                .args(["build", "--quiet", "-p", "spin-host", "--bin", "spin-host"])
-                .status()
-                .expect("running cargo");
-            assert!(status.success(), "building spin-host failed");
-            workspace_root().join("target/debug/spin-host")
-        })
-        .clone()
-}
 
 fn flush_redis_stores() {
     for (_, db) in REDIS_STORES {
@@ -144,7 +78,6 @@ fn count(results: &[(u16, Value)], status: u16, message: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_host_processes_share_postgresql_and_redis() {
-    build_components(Build::Wasi03);
     flush_redis_stores();
     let dir = tempfile::TempDir::new().expect("temp dir");
     let stores: String = REDIS_STORES
@@ -167,8 +100,18 @@ async fn two_host_processes_share_postgresql_and_redis() {
         ("seed_key", SEED_KEY.to_owned()),
     ];
     let hosts = [
-        HostProcess::start(&runtime_config, &dir.path().join("one"), &variables),
-        HostProcess::start(&runtime_config, &dir.path().join("other"), &variables),
+        HostProcess::start(
+            Build::Wasi03,
+            &runtime_config,
+            &dir.path().join("one"),
+            &variables,
+        ),
+        HostProcess::start(
+            Build::Wasi03,
+            &runtime_config,
+            &dir.path().join("other"),
+            &variables,
+        ),
     ];
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))

@@ -165,4 +165,8 @@ impl KvStore {
     pub(crate) async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         self.store.exists(key).map_err(|e| self.error(e))
     }
+
+    pub(crate) async fn keys(&self) -> Result<Vec<String>, StoreError> {
+        self.store.get_keys().map_err(|e| self.error(e))
+    }
 }

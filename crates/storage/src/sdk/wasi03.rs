@@ -1,5 +1,10 @@
 //! spin-sdk 7: `spin:sqlite@3.1.0`, `spin:postgres@4.2.0`, `spin:key-value@3.0.0`, async.
 
+use std::future::Future;
+use std::pin::pin;
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
 use spin_sdk::key_value::Store;
 use spin_sdk::{pg, sqlite};
 
@@ -136,6 +141,38 @@ fn pg_error(error: pg::Error) -> StoreError {
     StoreError::Unavailable(anyhow::Error::new(error).context("PostgreSQL"))
 }
 
+/// How long one key-value call may take before the request gives up on it.
+///
+/// Spin's Redis stores wait for a lost server without a limit of their own: redis-rs's
+/// connection manager retries the connection and queues every call behind it, so a request
+/// touching a store would hang for as long as Redis is down, and some past its return (the
+/// `redis_down_and_back` fault test saw 15 s and more). Store calls take about a
+/// millisecond; one that has not answered in this long is abandoned and the request
+/// answers the contract's 500. Abandoning is safe for every call the app makes: a write
+/// that lands later leaves at most an unused token or an orphan photo, which
+/// `usersbypage-seed repair` removes. (SQL calls get no such limit: an abandoned `INSERT`
+/// that commits later would be a user the client was told failed.)
+const KV_DEADLINE: Duration = Duration::from_secs(3);
+
+/// `call`, or an error once [`KV_DEADLINE`] has passed (the guest's own clock, so it holds
+/// on any Spin).
+async fn within_deadline<T>(
+    what: impl FnOnce() -> String,
+    call: impl Future<Output = Result<T, spin_sdk::key_value::Error>>,
+) -> Result<T, StoreError> {
+    let nanos = u64::try_from(KV_DEADLINE.as_nanos()).unwrap_or(u64::MAX);
+    let deadline = spin_sdk::wasip3::clocks::monotonic_clock::wait_for(nanos);
+    match select(pin!(call), pin!(deadline)).await {
+        Either::Left((result, _)) => {
+            result.map_err(|e| StoreError::unavailable(format!("{}: {e:?}", what())))
+        }
+        Either::Right(((), _)) => Err(StoreError::unavailable(format!(
+            "{}: no answer within {KV_DEADLINE:?}",
+            what()
+        ))),
+    }
+}
+
 /// An open key-value store.
 pub(crate) struct KvStore {
     store: Store,
@@ -144,30 +181,39 @@ pub(crate) struct KvStore {
 
 impl KvStore {
     pub(crate) async fn open(label: &'static str) -> Result<Self, StoreError> {
-        let store = Store::open(label).await.map_err(|e| {
-            StoreError::unavailable(format!("opening key-value store `{label}`: {e:?}"))
-        })?;
+        let store = within_deadline(
+            || format!("opening key-value store `{label}`"),
+            Store::open(label),
+        )
+        .await?;
         Ok(Self { store, label })
     }
 
-    fn error(&self, error: spin_sdk::key_value::Error) -> StoreError {
-        StoreError::unavailable(format!("key-value store `{}`: {error:?}", self.label))
+    fn what(&self) -> String {
+        format!("key-value store `{}`", self.label)
     }
 
     pub(crate) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.store.get(key).await.map_err(|e| self.error(e))
+        within_deadline(|| self.what(), self.store.get(key)).await
     }
 
     pub(crate) async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.store.set(key, value).await.map_err(|e| self.error(e))
+        within_deadline(|| self.what(), self.store.set(key, value)).await
     }
 
     pub(crate) async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.store.delete(key).await.map_err(|e| self.error(e))
+        within_deadline(|| self.what(), self.store.delete(key)).await
     }
 
     pub(crate) async fn exists(&self, key: &str) -> Result<bool, StoreError> {
-        self.store.exists(key).await.map_err(|e| self.error(e))
+        within_deadline(|| self.what(), self.store.exists(key)).await
+    }
+
+    pub(crate) async fn keys(&self) -> Result<Vec<String>, StoreError> {
+        within_deadline(|| self.what(), async {
+            self.store.get_keys().await.collect().await
+        })
+        .await
     }
 }
 
