@@ -38,7 +38,18 @@ fn origin(scheme: &str, host: &str) -> Option<Url> {
         return None;
     }
     let url = Url::parse(&format!("{scheme}://{host}/")).ok()?;
-    (url.path() == "/" && url.host().is_some()).then_some(url)
+    // A domain as DNS has them (after IDNA, which the parser applies): the URL parser
+    // lets through characters such as a backtick that RFC 3986 forbids in a host, and a
+    // link built on one is not a URI clients can follow.
+    let dns_name = |name: &str| {
+        name.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    };
+    let plain_host = match url.host()? {
+        url::Host::Domain(name) => dns_name(name),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
+    };
+    (url.path() == "/" && plain_host).then_some(url)
 }
 
 #[cfg(test)]
@@ -79,6 +90,28 @@ mod tests {
             ("x-forwarded-host", "evil.example/path"),
             ("host", "user@evil.example"),
         ]);
+        assert_eq!(base_url(&h, &uri).as_str(), "http://good.example/");
+    }
+
+    #[test]
+    fn hosts_that_are_not_dns_names_or_ip_literals_are_skipped() {
+        let uri: Uri = "http://good.example/x".parse().unwrap();
+        for forged in ["`", "a`b.example", "a b", "a{b}.example", "a|b"] {
+            let h = headers(&[("x-forwarded-host", forged)]);
+            assert_eq!(
+                base_url(&h, &uri).as_str(),
+                "http://good.example/",
+                "{forged}"
+            );
+        }
+        let h = headers(&[("x-forwarded-host", "[::1]:8080")]);
+        assert_eq!(base_url(&h, &uri).as_str(), "http://[::1]:8080/");
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-host",
+            http::HeaderValue::from_bytes("bücher.example".as_bytes()).unwrap(),
+        );
+        // Not visible ASCII, so not a header string; the Host value is used instead.
         assert_eq!(base_url(&h, &uri).as_str(), "http://good.example/");
     }
 
