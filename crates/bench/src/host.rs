@@ -19,6 +19,17 @@ pub struct Host {
 }
 
 impl Host {
+    /// The host process's resident memory now (Linux `VmRSS`), in bytes.
+    pub fn rss(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("VmRSS in /proc/<pid>/status")?;
+        Ok(kib * 1024)
+    }
+
     /// Starts the release host on a free port and waits for `probe` to answer 200.
     pub fn start(
         manifest: &Path,

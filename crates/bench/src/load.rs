@@ -15,7 +15,7 @@ use crate::report::{LoadRow, Report, WrkStats};
 use crate::{Plan, workspace_root};
 
 /// Key shared by the bench's app and its TinyPNG mock.
-const TINIFY_KEY: &str = "bench-key";
+pub const TINIFY_KEY: &str = "bench-key";
 /// Key of the bench app's seed endpoint.
 pub const SEED_KEY: &str = "bench-seed-key";
 /// Spin's flag for one fresh instance per request.
@@ -362,7 +362,7 @@ fn one_instance_per_request(
 }
 
 /// A user's id and photo path, from the first page.
-fn a_user(base: &str) -> anyhow::Result<(i64, String)> {
+pub fn a_user(base: &str) -> anyhow::Result<(i64, String)> {
     let page: serde_json::Value = ureq::get(&format!("{base}{USERS_PAGE}"))
         .call()?
         .body_mut()
@@ -517,7 +517,7 @@ pub fn write_runtime_config(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// The three stores on Redis, one database each, as in `deploy/runtime-config.toml`.
-fn redis_runtime_config() -> String {
+pub fn redis_runtime_config() -> String {
     REDIS_STORES
         .iter()
         .map(|(label, db)| {
@@ -526,7 +526,7 @@ fn redis_runtime_config() -> String {
         .collect()
 }
 
-fn flush_redis() -> anyhow::Result<()> {
+pub fn flush_redis() -> anyhow::Result<()> {
     for (_, db) in REDIS_STORES {
         let status = Command::new("redis-cli")
             .args([
@@ -546,7 +546,7 @@ fn flush_redis() -> anyhow::Result<()> {
 }
 
 /// An empty schema for the PostgreSQL load runs; the `database_url` that selects it.
-async fn fresh_pg_schema() -> anyhow::Result<String> {
+pub async fn fresh_pg_schema() -> anyhow::Result<String> {
     let (client, connection) = tokio_postgres::connect(PG_ADMIN, tokio_postgres::NoTls)
         .await
         .context("PostgreSQL at 127.0.0.1:5432, database test")?;

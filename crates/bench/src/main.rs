@@ -17,6 +17,7 @@ mod load;
 mod photo_bench;
 mod report;
 mod scale;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -51,6 +52,10 @@ pub struct Plan {
     pub probe_runs: usize,
     /// Run sharp (npm) beside the photo pipeline.
     pub sharp: bool,
+    /// Soak windows in a row (none in the smoke run), each this long, at these connections.
+    pub soak_windows: u32,
+    pub soak_window: Duration,
+    pub soak_connections: u32,
 }
 
 impl Plan {
@@ -64,6 +69,9 @@ impl Plan {
             photo_side: (4000, 3000),
             probe_runs: 20,
             sharp: true,
+            soak_windows: 10,
+            soak_window: soak::WINDOW,
+            soak_connections: 32,
         }
     }
 
@@ -77,6 +85,9 @@ impl Plan {
             photo_side: (400, 300),
             probe_runs: 2,
             sharp: false,
+            soak_windows: 0,
+            soak_window: Duration::ZERO,
+            soak_connections: 0,
         }
     }
 }
@@ -105,6 +116,7 @@ fn main() -> anyhow::Result<()> {
     load::run(&runtime, &plan, &work, &mut report)?;
     scale::run(&runtime, &plan, &work, &mut report)?;
     photo_bench::run(&plan, &work, &mut report)?;
+    soak::run(&runtime, &plan, &work, &mut report)?;
     println!("{}", report.render());
     Ok(())
 }

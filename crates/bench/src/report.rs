@@ -50,6 +50,13 @@ pub struct LoadRow {
     pub one: WrkStats,
 }
 
+/// One window of the soak.
+pub struct SoakWindow {
+    pub stats: WrkStats,
+    /// The host's resident memory at the window's end.
+    pub rss: u64,
+}
+
 pub struct ScaleRow {
     pub backend: String,
     pub page: String,
@@ -97,6 +104,9 @@ pub struct Report {
     pub two_hosts: Option<WrkStats>,
     pub scale: Vec<ScaleRow>,
     pub photo: Vec<PhotoRow>,
+    /// The host's resident memory after seeding, before the first soak window.
+    pub soak_rss_start: Option<u64>,
+    pub soak: Vec<SoakWindow>,
 }
 
 /// The components `spin.toml` serves, with their size targets.
@@ -146,6 +156,8 @@ impl Report {
             two_hosts: None,
             scale: Vec::new(),
             photo: Vec::new(),
+            soak_rss_start: None,
+            soak: Vec::new(),
         }
     }
 
@@ -188,6 +200,7 @@ impl Report {
         self.render_instances_and_backends(&mut out);
         self.render_scale(&mut out);
         self.render_photo(&mut out);
+        self.render_soak(&mut out);
         self.render_sizes(&mut out);
         self.render_targets(&mut out);
         out
@@ -366,6 +379,32 @@ impl Report {
         }
     }
 
+    fn render_soak(&self, out: &mut String) {
+        let Some(start) = self.soak_rss_start else {
+            return;
+        };
+        let _ = writeln!(
+            out,
+            "\n| Soak: {} connections, reads and registrations mixed, PostgreSQL + Redis, reuse on | req/s | p50 ms | p99 ms | errors | host RSS at end |",
+            self.plan.soak_connections
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "| start (after seeding) | | | | | {} |", mib(start));
+        for (n, window) in self.soak.iter().enumerate() {
+            let s = &window.stats;
+            let _ = writeln!(
+                out,
+                "| minute {} | {} | {:.2} | {:.2} | {} | {} |",
+                n + 1,
+                s.rate(),
+                s.p50_ms,
+                s.p99_ms,
+                s.errors,
+                mib(window.rss)
+            );
+        }
+    }
+
     fn render_sizes(&self, out: &mut String) {
         let _ = writeln!(
             out,
@@ -466,6 +505,28 @@ impl Report {
                 );
             }
         }
+        if let (Some(start), Some(first), Some(last)) =
+            (self.soak_rss_start, self.soak.first(), self.soak.last())
+        {
+            let p99 = last.stats.p99_ms / first.stats.p99_ms;
+            let _ = writeln!(
+                out,
+                "| soak p99 steady: last minute ≤ 1.5 × the first | {p99:.2} × ({:.2} vs {:.2} ms) | {} |",
+                last.stats.p99_ms,
+                first.stats.p99_ms,
+                judged(p99 <= 1.5)
+            );
+            // After the first window (instances, pools and caches warmed), memory stays flat.
+            let growth = last.rss as f64 / first.rss as f64;
+            let _ = writeln!(
+                out,
+                "| soak memory flat: host RSS at the end ≤ 1.1 × after minute 1 | {growth:.2} × ({} → {} → {}) | {} |",
+                mib(start),
+                mib(first.rss),
+                mib(last.rss),
+                judged(growth <= 1.1)
+            );
+        }
         let errors: u64 = self
             .load
             .iter()
@@ -476,6 +537,7 @@ impl Report {
             .chain(self.users_one_instance_per_request.map(|s| s.errors))
             .chain(self.two_hosts.map(|s| s.errors))
             .chain(self.scale.iter().map(|r| r.stats.errors))
+            .chain(self.soak.iter().map(|w| w.stats.errors))
             .sum();
         let _ = writeln!(
             out,

@@ -1,0 +1,61 @@
+-- The soak's traffic: visitors reading pages and registering. Each thread cycles through
+-- ten requests: a token, a registration with a token an earlier answer gave (or another
+-- read while none is at hand), then reads of BENCH_PATHS. Emails and phones are unique per
+-- thread, request and run (BENCH_RUN), so every registration is a new user.
+local boundary = "usersbypage-soak-boundary"
+local photo, paths, tokens = nil, {}, {}
+local threads, counter = 0, 0
+
+setup = function(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+
+init = function(args)
+  local f = assert(io.open(os.getenv("BENCH_PHOTO"), "rb"))
+  photo = f:read("*all")
+  f:close()
+  for path in string.gmatch(os.getenv("BENCH_PATHS"), "%S+") do
+    paths[#paths + 1] = path
+  end
+  run = tonumber(os.getenv("BENCH_RUN"))
+end
+
+local function part(name, value)
+  return "--" .. boundary .. '\r\nContent-Disposition: form-data; name="' .. name .. '"\r\n\r\n'
+    .. value .. "\r\n"
+end
+
+local function registration(token)
+  -- Up to 100 threads and 10^6 requests per thread and run stay within 9 phone digits.
+  local n = (run % 10) * 100000000 + tid * 1000000 + counter
+  local body = part("name", "Soak User")
+    .. part("email", string.format("soak-%d-%d-%d@example.com", run, tid, counter))
+    .. part("phone", string.format("+380%09d", n))
+    .. part("position_id", tostring(counter % 4 + 1))
+    .. "--" .. boundary .. '\r\nContent-Disposition: form-data; name="photo"; filename="photo.jpg"\r\n'
+    .. "Content-Type: image/jpeg\r\n\r\n" .. photo .. "\r\n--" .. boundary .. "--\r\n"
+  return wrk.format("POST", "/api/v1/users", {
+    ["Token"] = token,
+    ["Content-Type"] = "multipart/form-data; boundary=" .. boundary,
+  }, body)
+end
+
+request = function()
+  counter = counter + 1
+  local step = counter % 10
+  if step == 0 then
+    return wrk.format("GET", "/api/v1/token")
+  end
+  if step == 1 and #tokens > 0 then
+    return registration(table.remove(tokens))
+  end
+  return wrk.format("GET", paths[(counter % #paths) + 1])
+end
+
+response = function(status, headers, body)
+  local token = string.match(body, '"token":"([%w_%-]+)"')
+  if token then
+    tokens[#tokens + 1] = token
+  end
+end
