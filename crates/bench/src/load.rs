@@ -81,10 +81,13 @@ pub fn run(
     };
     std::fs::write(&upload, photo::samples::camera_like(w, h, 92))?;
     report.upload_bytes = std::fs::metadata(&upload)?.len();
+    let taken_phones = work.join("load-taken-phones.txt");
+    write_taken_phones(&app.base, &taken_phones)?;
     let inputs = Inputs {
         tokens: tokens_file,
         upload,
         paths: String::new(),
+        taken_phones,
     };
 
     let hello_row = measure(
@@ -310,6 +313,8 @@ pub struct Inputs {
     pub upload: PathBuf,
     /// Space-separated paths `mixed.lua` cycles through.
     pub paths: String,
+    /// The phones the app's users already have, one per line (`taken_phones.lua`).
+    pub taken_phones: PathBuf,
 }
 
 impl Inputs {
@@ -319,6 +324,7 @@ impl Inputs {
             tokens: "/dev/null".into(),
             upload: "/dev/null".into(),
             paths: String::new(),
+            taken_phones: "/dev/null".into(),
         }
     }
 }
@@ -376,6 +382,24 @@ pub fn a_user(base: &str) -> anyhow::Result<(i64, String)> {
     Ok((user_id, photo_path))
 }
 
+/// Writes every phone the users of the app at `base` have, one per line, to `file`, for
+/// the registering scripts to steer clear of (`taken_phones.lua` says why).
+pub fn write_taken_phones(base: &str, file: &Path) -> anyhow::Result<()> {
+    let agent = ureq::Agent::new_with_defaults();
+    let mut phones = String::new();
+    let mut next = Some(format!("{base}/api/v1/users?page=1&count=100"));
+    while let Some(url) = next {
+        let page: serde_json::Value = agent.get(&url).call()?.body_mut().read_json()?;
+        for user in page["users"].as_array().context("a users page")? {
+            phones.push_str(user["phone"].as_str().context("a user's phone")?);
+            phones.push('\n');
+        }
+        next = page["links"]["next_url"].as_str().map(str::to_owned);
+    }
+    std::fs::write(file, phones)?;
+    Ok(())
+}
+
 /// Registrations per second a run is given tokens for: several times what the photo
 /// pipeline allows on this machine even for the smoke run's small upload. A run that uses
 /// them all reports failures rather than reusing one.
@@ -430,7 +454,7 @@ pub fn wrk(
         Connections::One => (1, 1),
     };
     let scripts = workspace_root().join("crates/bench/wrk");
-    let mut lua = String::new();
+    let mut lua = std::fs::read_to_string(scripts.join("taken_phones.lua"))?;
     if let Some(script) = script {
         lua.push_str(&std::fs::read_to_string(scripts.join(script))?);
     }
@@ -449,6 +473,7 @@ pub fn wrk(
         .env("BENCH_TOKENS", &inputs.tokens)
         .env("BENCH_PHOTO", &inputs.upload)
         .env("BENCH_PATHS", &inputs.paths)
+        .env("BENCH_TAKEN_PHONES", &inputs.taken_phones)
         .env("BENCH_THREADS", threads.to_string())
         .env("BENCH_RUN", next_run().to_string())
         .output()

@@ -52,7 +52,7 @@ pub struct Plan {
     pub probe_runs: usize,
     /// Run sharp (npm) beside the photo pipeline.
     pub sharp: bool,
-    /// Soak windows in a row (none in the smoke run), each this long, at these connections.
+    /// Soak windows in a row, each this long, at these connections.
     pub soak_windows: u32,
     pub soak_window: Duration,
     pub soak_connections: u32,
@@ -85,9 +85,10 @@ impl Plan {
             photo_side: (400, 300),
             probe_runs: 2,
             sharp: false,
-            soak_windows: 0,
-            soak_window: Duration::ZERO,
-            soak_connections: 0,
+            // Two short windows, so the soak's script keeps working too.
+            soak_windows: 2,
+            soak_window: Duration::from_secs(2),
+            soak_connections: 4,
         }
     }
 }

@@ -385,8 +385,9 @@ impl Report {
         };
         let _ = writeln!(
             out,
-            "\n| Soak: {} connections, reads and registrations mixed, PostgreSQL + Redis, reuse on | req/s | p50 ms | p99 ms | errors | host RSS at end |",
-            self.plan.soak_connections
+            "\n| Soak: {} connections, reads and registrations mixed, PostgreSQL + Redis, reuse on, {} s windows | req/s | p50 ms | p99 ms | errors | host RSS at end |",
+            self.plan.soak_connections,
+            self.plan.soak_window.as_secs()
         );
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
         let _ = writeln!(out, "| start (after seeding) | | | | | {} |", mib(start));
@@ -394,7 +395,7 @@ impl Report {
             let s = &window.stats;
             let _ = writeln!(
                 out,
-                "| minute {} | {} | {:.2} | {:.2} | {} | {} |",
+                "| window {} | {} | {:.2} | {:.2} | {} | {} |",
                 n + 1,
                 s.rate(),
                 s.p50_ms,
@@ -511,7 +512,7 @@ impl Report {
             let p99 = last.stats.p99_ms / first.stats.p99_ms;
             let _ = writeln!(
                 out,
-                "| soak p99 steady: last minute ≤ 1.5 × the first | {p99:.2} × ({:.2} vs {:.2} ms) | {} |",
+                "| soak p99 steady: last window ≤ 1.5 × the first | {p99:.2} × ({:.2} vs {:.2} ms) | {} |",
                 last.stats.p99_ms,
                 first.stats.p99_ms,
                 judged(p99 <= 1.5)
@@ -520,7 +521,7 @@ impl Report {
             let growth = last.rss as f64 / first.rss as f64;
             let _ = writeln!(
                 out,
-                "| soak memory flat: host RSS at the end ≤ 1.1 × after minute 1 | {growth:.2} × ({} → {} → {}) | {} |",
+                "| soak memory flat: host RSS at the end ≤ 1.1 × after window 1 | {growth:.2} × ({} → {} → {}) | {} |",
                 mib(start),
                 mib(first.rss),
                 mib(last.rss),

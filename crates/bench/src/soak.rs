@@ -44,9 +44,12 @@ pub fn run(
     let (user_id, photo_path) = load::a_user(&host.base)?;
     let upload = work.join("soak-upload.jpeg");
     std::fs::write(&upload, photo::samples::camera_like(400, 300, 92))?;
+    let taken_phones = work.join("soak-taken-phones.txt");
+    load::write_taken_phones(&host.base, &taken_phones)?;
     let inputs = Inputs {
         tokens: "/dev/null".into(),
         upload,
+        taken_phones,
         paths: format!(
             "/api/v1/users?page=1&count=6 /api/v1/users/{user_id} /api/v1/positions {photo_path} /api/v1/users?page=3&count=6"
         ),

@@ -19,6 +19,7 @@ init = function(args)
   end
   nthreads = tonumber(os.getenv("BENCH_THREADS"))
   run = tonumber(os.getenv("BENCH_RUN"))
+  load_taken_phones()
 end
 
 local function part(name, value)
@@ -26,14 +27,27 @@ local function part(name, value)
     .. value .. "\r\n"
 end
 
+-- The number of this thread's current request, unique across threads.
+local function number()
+  return tid + (counter - 1) * nthreads
+end
+
+-- Unique across runs too (BENCH_RUN), or later runs would meet earlier runs' users.
+local function phone(n)
+  return string.format("+380%09d", run * 10000000 + n)
+end
+
 request = function()
   counter = counter + 1
-  local n = tid + (counter - 1) * nthreads
+  -- Past a seeded user's phone (that number's token goes unused).
+  while taken_phones[phone(number())] do
+    counter = counter + 1
+  end
+  local n = number()
   local token = tokens[n + 1] or "exhausted" 
-  -- Unique across runs too (BENCH_RUN), or later runs would meet earlier runs' users.
   local body = part("name", "Bench User " .. n)
     .. part("email", string.format("bench-%d-%d@example.com", run, n))
-    .. part("phone", string.format("+380%09d", run * 10000000 + n))
+    .. part("phone", phone(n))
     .. part("position_id", tostring(n % 4 + 1))
     .. "--" .. boundary .. '\r\nContent-Disposition: form-data; name="photo"; filename="photo.jpg"\r\n'
     .. "Content-Type: image/jpeg\r\n\r\n" .. photo .. "\r\n--" .. boundary .. "--\r\n"

@@ -19,6 +19,7 @@ init = function(args)
     paths[#paths + 1] = path
   end
   run = tonumber(os.getenv("BENCH_RUN"))
+  load_taken_phones()
 end
 
 local function part(name, value)
@@ -26,12 +27,19 @@ local function part(name, value)
     .. value .. "\r\n"
 end
 
+-- Up to 100 threads and 10^6 requests per thread and run stay within 9 phone digits.
+local function phone()
+  return string.format("+380%09d", (run % 10) * 100000000 + tid * 1000000 + counter)
+end
+
 local function registration(token)
-  -- Up to 100 threads and 10^6 requests per thread and run stay within 9 phone digits.
-  local n = (run % 10) * 100000000 + tid * 1000000 + counter
+  -- Past a seeded user's phone; the counter only grows, so phone and email stay unique.
+  while taken_phones[phone()] do
+    counter = counter + 1
+  end
   local body = part("name", "Soak User")
     .. part("email", string.format("soak-%d-%d-%d@example.com", run, tid, counter))
-    .. part("phone", string.format("+380%09d", n))
+    .. part("phone", phone())
     .. part("position_id", tostring(counter % 4 + 1))
     .. "--" .. boundary .. '\r\nContent-Disposition: form-data; name="photo"; filename="photo.jpg"\r\n'
     .. "Content-Type: image/jpeg\r\n\r\n" .. photo .. "\r\n--" .. boundary .. "--\r\n"
