@@ -309,11 +309,11 @@ fn copy_of_state(runtime_config: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
 pub struct Inputs {
     /// One registration token per line (`register.lua`).
     pub tokens: PathBuf,
-    /// The JPEG `register.lua` uploads.
+    /// The JPEG the registering scripts upload (`registration.lua`).
     pub upload: PathBuf,
     /// Space-separated paths `mixed.lua` cycles through.
     pub paths: String,
-    /// The phones the app's users already have, one per line (`taken_phones.lua`).
+    /// The phones the app's users already have, one per line (`registration.lua`).
     pub taken_phones: PathBuf,
 }
 
@@ -383,7 +383,7 @@ pub fn a_user(base: &str) -> anyhow::Result<(i64, String)> {
 }
 
 /// Writes every phone the users of the app at `base` have, one per line, to `file`, for
-/// the registering scripts to steer clear of (`taken_phones.lua` says why).
+/// the registering scripts to steer clear of (`registration.lua` says why).
 pub fn write_taken_phones(base: &str, file: &Path) -> anyhow::Result<()> {
     let agent = ureq::Agent::new_with_defaults();
     let mut phones = String::new();
@@ -454,7 +454,7 @@ pub fn wrk(
         Connections::One => (1, 1),
     };
     let scripts = workspace_root().join("crates/bench/wrk");
-    let mut lua = std::fs::read_to_string(scripts.join("taken_phones.lua"))?;
+    let mut lua = std::fs::read_to_string(scripts.join("registration.lua"))?;
     if let Some(script) = script {
         lua.push_str(&std::fs::read_to_string(scripts.join(script))?);
     }

@@ -1,30 +1,16 @@
 -- POST /api/v1/users with a real JPEG: every request uses its own token (from the file in
 -- BENCH_TOKENS, one per line) and its own email and phone. Tokens are never reused: once
 -- they run out, requests go without one and fail, and the run reports the failures.
-local boundary = "usersbypage-bench-boundary"
-local photo, tokens = nil, {}
-local threads, counter = 0, 0
-
-setup = function(thread)
-  thread:set("tid", threads)
-  threads = threads + 1
-end
+local tokens = {}
+local counter = 0
 
 init = function(args)
-  local f = assert(io.open(os.getenv("BENCH_PHOTO"), "rb"))
-  photo = f:read("*all")
-  f:close()
+  load_registration_inputs()
   for line in io.lines(os.getenv("BENCH_TOKENS")) do
     tokens[#tokens + 1] = line
   end
   nthreads = tonumber(os.getenv("BENCH_THREADS"))
   run = tonumber(os.getenv("BENCH_RUN"))
-  load_taken_phones()
-end
-
-local function part(name, value)
-  return "--" .. boundary .. '\r\nContent-Disposition: form-data; name="' .. name .. '"\r\n\r\n'
-    .. value .. "\r\n"
 end
 
 -- The number of this thread's current request, unique across threads.
@@ -44,15 +30,10 @@ request = function()
     counter = counter + 1
   end
   local n = number()
-  local token = tokens[n + 1] or "exhausted" 
-  local body = part("name", "Bench User " .. n)
-    .. part("email", string.format("bench-%d-%d@example.com", run, n))
-    .. part("phone", phone(n))
-    .. part("position_id", tostring(n % 4 + 1))
-    .. "--" .. boundary .. '\r\nContent-Disposition: form-data; name="photo"; filename="photo.jpg"\r\n'
-    .. "Content-Type: image/jpeg\r\n\r\n" .. photo .. "\r\n--" .. boundary .. "--\r\n"
-  return wrk.format("POST", "/api/v1/users", {
-    ["Token"] = token,
-    ["Content-Type"] = "multipart/form-data; boundary=" .. boundary,
-  }, body)
+  return registration_request(tokens[n + 1] or "exhausted", {
+    name = "Bench User " .. n,
+    email = string.format("bench-%d-%d@example.com", run, n),
+    phone = phone(n),
+    position_id = tostring(n % 4 + 1),
+  })
 end

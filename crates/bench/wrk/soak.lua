@@ -2,29 +2,15 @@
 -- ten requests: a token, a registration with a token an earlier answer gave (or another
 -- read while none is at hand), then reads of BENCH_PATHS. Emails and phones are unique per
 -- thread, request and run (BENCH_RUN), so every registration is a new user.
-local boundary = "usersbypage-soak-boundary"
-local photo, paths, tokens = nil, {}, {}
-local threads, counter = 0, 0
-
-setup = function(thread)
-  thread:set("tid", threads)
-  threads = threads + 1
-end
+local paths, tokens = {}, {}
+local counter = 0
 
 init = function(args)
-  local f = assert(io.open(os.getenv("BENCH_PHOTO"), "rb"))
-  photo = f:read("*all")
-  f:close()
+  load_registration_inputs()
   for path in string.gmatch(os.getenv("BENCH_PATHS"), "%S+") do
     paths[#paths + 1] = path
   end
   run = tonumber(os.getenv("BENCH_RUN"))
-  load_taken_phones()
-end
-
-local function part(name, value)
-  return "--" .. boundary .. '\r\nContent-Disposition: form-data; name="' .. name .. '"\r\n\r\n'
-    .. value .. "\r\n"
 end
 
 -- Up to 100 threads and 10^6 requests per thread and run stay within 9 phone digits.
@@ -37,16 +23,12 @@ local function registration(token)
   while taken_phones[phone()] do
     counter = counter + 1
   end
-  local body = part("name", "Soak User")
-    .. part("email", string.format("soak-%d-%d-%d@example.com", run, tid, counter))
-    .. part("phone", phone())
-    .. part("position_id", tostring(counter % 4 + 1))
-    .. "--" .. boundary .. '\r\nContent-Disposition: form-data; name="photo"; filename="photo.jpg"\r\n'
-    .. "Content-Type: image/jpeg\r\n\r\n" .. photo .. "\r\n--" .. boundary .. "--\r\n"
-  return wrk.format("POST", "/api/v1/users", {
-    ["Token"] = token,
-    ["Content-Type"] = "multipart/form-data; boundary=" .. boundary,
-  }, body)
+  return registration_request(token, {
+    name = "Soak User",
+    email = string.format("soak-%d-%d-%d@example.com", run, tid, counter),
+    phone = phone(),
+    position_id = tostring(counter % 4 + 1),
+  })
 end
 
 request = function()
