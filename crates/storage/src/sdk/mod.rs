@@ -7,6 +7,69 @@
 //! A component build enables one feature. A workspace-wide native build (tests, clippy)
 //! enables both and uses the WASI 0.3 one; the WASI 0.2 module is then compiled, unused.
 
+/// The conversions between an SDK's SQL values and [`Param`](crate::database::Param) /
+/// [`Cell`](crate::cell::Cell), and its SQLite errors to [`StoreError`](crate::StoreError),
+/// written once for both builds. spin-sdk 7 and spin-sdk 5 generate their `sqlite` and `pg`
+/// types from different WIT packages, so the types are distinct but of the same shape; each
+/// build's module expands this where `sqlite`, `pg`, `Param`, `Cell`, `StoreError` and
+/// `SQLITE_UNIQUE` name its own.
+macro_rules! sql_value_conversions {
+    () => {
+        fn sqlite_param(param: &Param<'_>) -> sqlite::Value {
+            match param {
+                Param::Int(i) => sqlite::Value::Integer(*i),
+                Param::Text(t) => sqlite::Value::Text((*t).to_owned()),
+                Param::Null => sqlite::Value::Null,
+            }
+        }
+
+        fn pg_param(param: &Param<'_>) -> pg::ParameterValue {
+            match param {
+                Param::Int(i) => pg::ParameterValue::Int64(*i),
+                Param::Text(t) => pg::ParameterValue::Str((*t).to_owned()),
+                Param::Null => pg::ParameterValue::DbNull,
+            }
+        }
+
+        fn sqlite_cell(value: &sqlite::Value) -> Result<Cell, StoreError> {
+            Ok(match value {
+                sqlite::Value::Integer(i) => Cell::Int(*i),
+                sqlite::Value::Text(t) => Cell::Text(t.clone()),
+                sqlite::Value::Null => Cell::Null,
+                other => {
+                    return Err(StoreError::unavailable(format!(
+                        "unexpected SQLite value {other:?}"
+                    )));
+                }
+            })
+        }
+
+        fn pg_cell(value: &pg::DbValue) -> Result<Cell, StoreError> {
+            Ok(match value {
+                pg::DbValue::Int16(i) => Cell::Int(i64::from(*i)),
+                pg::DbValue::Int32(i) => Cell::Int(i64::from(*i)),
+                pg::DbValue::Int64(i) => Cell::Int(*i),
+                pg::DbValue::Str(t) => Cell::Text(t.clone()),
+                pg::DbValue::DbNull => Cell::Null,
+                other => {
+                    return Err(StoreError::unavailable(format!(
+                        "unexpected PostgreSQL value {other:?}"
+                    )));
+                }
+            })
+        }
+
+        fn sqlite_error(error: sqlite::Error) -> StoreError {
+            match &error {
+                sqlite::Error::Io(message) if message.contains(SQLITE_UNIQUE) => {
+                    StoreError::Conflict(message.clone())
+                }
+                _ => StoreError::unavailable(format!("SQLite: {error:?}")),
+            }
+        }
+    };
+}
+
 #[cfg(feature = "wasi02")]
 #[cfg_attr(feature = "wasi03", allow(dead_code))]
 mod wasi02;

@@ -64,11 +64,7 @@ impl Conn {
     ) -> Result<Vec<Vec<Cell>>, StoreError> {
         match self {
             Conn::Sqlite(conn) => {
-                let params = params.iter().map(|p| match p {
-                    Param::Int(i) => sqlite::Value::Integer(*i),
-                    Param::Text(t) => sqlite::Value::Text((*t).to_owned()),
-                    Param::Null => sqlite::Value::Null,
-                });
+                let params = params.iter().map(sqlite_param);
                 let result = conn.execute(sqlite, params).await.map_err(sqlite_error)?;
                 let rows = result.collect().await.map_err(sqlite_error)?;
                 rows.into_iter()
@@ -76,14 +72,7 @@ impl Conn {
                     .collect()
             }
             Conn::Postgres(conn) => {
-                let params: Vec<pg::ParameterValue> = params
-                    .iter()
-                    .map(|p| match p {
-                        Param::Int(i) => pg::ParameterValue::Int64(*i),
-                        Param::Text(t) => pg::ParameterValue::Str((*t).to_owned()),
-                        Param::Null => pg::ParameterValue::DbNull,
-                    })
-                    .collect();
+                let params: Vec<pg::ParameterValue> = params.iter().map(pg_param).collect();
                 let result = conn.query(postgres, params).await.map_err(pg_error)?;
                 let width = result.columns().len();
                 let rows = result.collect().await.map_err(pg_error)?;
@@ -95,42 +84,7 @@ impl Conn {
     }
 }
 
-fn sqlite_cell(value: &sqlite::Value) -> Result<Cell, StoreError> {
-    Ok(match value {
-        sqlite::Value::Integer(i) => Cell::Int(*i),
-        sqlite::Value::Text(t) => Cell::Text(t.clone()),
-        sqlite::Value::Null => Cell::Null,
-        other => {
-            return Err(StoreError::unavailable(format!(
-                "unexpected SQLite value {other:?}"
-            )));
-        }
-    })
-}
-
-fn pg_cell(value: &pg::DbValue) -> Result<Cell, StoreError> {
-    Ok(match value {
-        pg::DbValue::Int16(i) => Cell::Int(i64::from(*i)),
-        pg::DbValue::Int32(i) => Cell::Int(i64::from(*i)),
-        pg::DbValue::Int64(i) => Cell::Int(*i),
-        pg::DbValue::Str(t) => Cell::Text(t.clone()),
-        pg::DbValue::DbNull => Cell::Null,
-        other => {
-            return Err(StoreError::unavailable(format!(
-                "unexpected PostgreSQL value {other:?}"
-            )));
-        }
-    })
-}
-
-fn sqlite_error(error: sqlite::Error) -> StoreError {
-    match &error {
-        sqlite::Error::Io(message) if message.contains(SQLITE_UNIQUE) => {
-            StoreError::Conflict(message.clone())
-        }
-        _ => StoreError::unavailable(format!("SQLite: {error:?}")),
-    }
-}
+sql_value_conversions!();
 
 fn pg_error(error: pg::Error) -> StoreError {
     if let pg::Error::PgError(pg::PgError::QueryFailed(pg::QueryError::DbError(db))) = &error
