@@ -72,6 +72,29 @@ pub const TINIFY_KEY: &str = "test-tinify-key";
 /// The seed endpoint's key in tests.
 pub const SEED_KEY: &str = "test-seed-key";
 
+/// The labels of the app's key-value stores (`key_value_stores` in spin.toml).
+pub const STORE_LABELS: [&str; 3] = ["tokens", "photos", "cache"];
+
+/// A runtime config keeping each of the app's stores in a Spin SQLite file in the state
+/// directory, as `spin up` does on a laptop.
+pub fn local_stores_config() -> String {
+    STORE_LABELS
+        .iter()
+        .map(|label| format!("[key_value_store.{label}]\ntype = \"spin\"\npath = \"{label}.db\"\n"))
+        .collect()
+}
+
+/// A runtime config keeping each store in Redis at the URL given for its label, as
+/// replicas share them in production.
+pub fn redis_stores_config<'a>(stores: impl IntoIterator<Item = (&'a str, String)>) -> String {
+    stores
+        .into_iter()
+        .map(|(label, url)| {
+            format!("[key_value_store.{label}]\ntype = \"redis\"\nurl = \"{url}\"\n")
+        })
+        .collect()
+}
+
 /// Defines one test that runs on every [`Target`]: `name::sqlite` and `name::postgres` on the
 /// WASI 0.3 build, `name::wasi02_sqlite` and `name::wasi02_postgres` on the WASI 0.2 one.
 /// `wasi03_only:` before the function limits it to the WASI 0.3 build, for what only that
@@ -228,13 +251,7 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
     };
 
     let runtime_config = dir.path().join("runtime-config.toml");
-    std::fs::write(
-        &runtime_config,
-        "[key_value_store.tokens]\ntype = \"spin\"\npath = \"tokens.db\"\n\
-         [key_value_store.photos]\ntype = \"spin\"\npath = \"photos.db\"\n\
-         [key_value_store.cache]\ntype = \"spin\"\npath = \"cache.db\"\n",
-    )
-    .expect("writing runtime config");
+    std::fs::write(&runtime_config, local_stores_config()).expect("writing runtime config");
     let variables = BTreeMap::from([
         ("database_url".to_owned(), database_url),
         ("postgres_host".to_owned(), PG_HOST.to_owned()),

@@ -7,6 +7,7 @@ use tinypng_mock::{Behaviour, MockTinify};
 
 use crate::helpers::{
     Build, PG_HOST, Registration, SEED_KEY, TINIFY_KEY, json, pg_client, postgres_schema,
+    redis_stores_config,
 };
 use crate::host_process::HostProcess;
 
@@ -80,12 +81,8 @@ fn count(results: &[(u16, Value)], status: u16, message: &str) -> usize {
 async fn two_host_processes_share_postgresql_and_redis() {
     flush_redis_stores();
     let dir = tempfile::TempDir::new().expect("temp dir");
-    let stores: String = REDIS_STORES
-        .iter()
-        .map(|(label, db)| {
-            format!("[key_value_store.{label}]\ntype = \"redis\"\nurl = \"{REDIS}/{db}\"\n")
-        })
-        .collect();
+    let stores =
+        redis_stores_config(REDIS_STORES.map(|(label, db)| (label, format!("{REDIS}/{db}"))));
     let runtime_config = dir.path().join("runtime-config.toml");
     std::fs::write(&runtime_config, stores).expect("runtime config");
     let (database_url, schema) = postgres_schema().await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tinypng_mock::{Behaviour, MockTinify};
 
 use crate::e2e_test;
-use crate::helpers::{Build, Registration, json, postgres_schema, spawn_app};
+use crate::helpers::{Build, Registration, json, local_stores_config, postgres_schema, spawn_app};
 use crate::host_process::HostProcess;
 
 e2e_test! {
@@ -55,13 +55,7 @@ const SEED_SECRET: &str = "seed-key-93b7aa";
 async fn no_secret_reaches_an_error_body_or_the_log() {
     let dir = tempfile::TempDir::new().expect("temp dir");
     let runtime_config = dir.path().join("runtime-config.toml");
-    std::fs::write(
-        &runtime_config,
-        "[key_value_store.tokens]\ntype = \"spin\"\npath = \"tokens.db\"\n\
-         [key_value_store.photos]\ntype = \"spin\"\npath = \"photos.db\"\n\
-         [key_value_store.cache]\ntype = \"spin\"\npath = \"cache.db\"\n",
-    )
-    .expect("runtime config");
+    std::fs::write(&runtime_config, local_stores_config()).expect("runtime config");
     // TinyPNG refuses the key (it expects another), so every optimisation fails and says so.
     let tinify = MockTinify::start("another-key", Behaviour::Normal)
         .await

@@ -25,7 +25,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tinypng_mock::{Behaviour, MockTinify};
 
-use helpers::{Build, PG_HOST, Registration, SEED_KEY, TINIFY_KEY, pg_client, postgres_schema};
+use helpers::{
+    Build, PG_HOST, Registration, SEED_KEY, STORE_LABELS, TINIFY_KEY, pg_client, postgres_schema,
+    redis_stores_config,
+};
 use host_process::HostProcess;
 
 /// The longest any request may take, fault or not.
@@ -134,15 +137,13 @@ impl Production {
         let dir = tempfile::TempDir::new().expect("temp dir");
         let redis = RedisServer::start(&dir.path().join("redis"));
         let runtime_config = dir.path().join("runtime-config.toml");
-        let stores: String = [("tokens", 0), ("photos", 1), ("cache", 2)]
-            .iter()
-            .map(|(label, db)| {
-                format!(
-                    "[key_value_store.{label}]\ntype = \"redis\"\nurl = \"{}\"\n",
-                    redis.url(*db)
-                )
-            })
-            .collect();
+        // One Redis database per store: Redis stores share keys across labels.
+        let stores = redis_stores_config(
+            STORE_LABELS
+                .into_iter()
+                .zip(0..)
+                .map(|(label, db)| (label, redis.url(db))),
+        );
         std::fs::write(&runtime_config, stores).expect("runtime config");
         let (database_url, _) = postgres_schema().await;
         let tinify = MockTinify::start(TINIFY_KEY, tinify)
