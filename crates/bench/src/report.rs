@@ -133,6 +133,23 @@ pub fn component_sizes(target_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> 
         .collect()
 }
 
+/// One row of a load table: the run at many connections and at one, and its req/s as a
+/// multiple of `baseline_rps`.
+fn render_load_row(out: &mut String, row: &LoadRow, baseline_rps: f64) {
+    let _ = writeln!(
+        out,
+        "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.2} |",
+        row.label,
+        row.many.rate(),
+        row.many.p50_ms,
+        row.many.p99_ms,
+        row.one.p50_ms,
+        row.one.p99_ms,
+        row.one.rate(),
+        row.many.rps / baseline_rps
+    );
+}
+
 fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / MIB as f64)
 }
@@ -217,18 +234,7 @@ impl Report {
         );
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
         for row in self.load.iter().chain(&self.postgres_users_page) {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.2} |",
-                row.label,
-                row.many.rate(),
-                row.many.p50_ms,
-                row.many.p99_ms,
-                row.one.p50_ms,
-                row.one.p99_ms,
-                row.one.rate(),
-                row.many.rps / hello
-            );
+            render_load_row(out, row, hello);
         }
     }
 
@@ -249,18 +255,7 @@ impl Report {
                 .find(|r| r.label == row.label)
                 .map(|r| r.many.rps)
                 .unwrap_or(f64::NAN);
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.2} |",
-                row.label,
-                row.many.rate(),
-                row.many.p50_ms,
-                row.many.p99_ms,
-                row.one.p50_ms,
-                row.one.p99_ms,
-                row.one.rate(),
-                row.many.rps / wasi03
-            );
+            render_load_row(out, row, wasi03);
         }
     }
 
