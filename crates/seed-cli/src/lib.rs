@@ -27,21 +27,13 @@ pub fn seed(
     let mut created = 0;
     while created < total {
         let count = batch.min(total - created);
-        let mut response = agent
+        let response = agent
             .post(&url)
             .query("count", count.to_string())
             .header("Seed-Key", key)
             .send_empty()
             .with_context(|| format!("calling {url}"))?;
-        let status = response.status().as_u16();
-        let body: serde_json::Value = response
-            .body_mut()
-            .read_json()
-            .with_context(|| format!("reading the answer of {url} (status {status})"))?;
-        if status != 201 {
-            let message = body["message"].as_str().unwrap_or("no message");
-            bail!("{url} answered {status}: {message}");
-        }
+        let body = answer(&url, response, 201)?;
         let made = body["users_created"]
             .as_u64()
             .context("the answer has no users_created")?;
@@ -83,7 +75,7 @@ pub fn photo_audit(base_url: &str, key: &str) -> anyhow::Result<PhotoAudit> {
         .header("Seed-Key", key)
         .call()
         .with_context(|| format!("calling {url}"))?;
-    let body = answer(&url, response)?;
+    let body = answer(&url, response, 200)?;
     Ok(PhotoAudit {
         photos: body["photos"]
             .as_u64()
@@ -104,7 +96,7 @@ pub fn remove_orphans(base_url: &str, key: &str, orphans: &[String]) -> anyhow::
             .header("Seed-Key", key)
             .send_json(serde_json::json!({ "remove": batch }))
             .with_context(|| format!("calling {url}"))?;
-        let body = answer(&url, response)?;
+        let body = answer(&url, response, 200)?;
         removal
             .removed
             .extend(names(&body["removed"]).context("the answer has no removed")?);
@@ -129,17 +121,19 @@ fn maintenance_url(base_url: &str) -> String {
     )
 }
 
-/// A 200 answer's JSON body, or an error with the deployment's message.
+/// The JSON body of an answer with the `expected` status, or an error with the
+/// deployment's message.
 fn answer(
     url: &str,
     mut response: ureq::http::Response<ureq::Body>,
+    expected: u16,
 ) -> anyhow::Result<serde_json::Value> {
     let status = response.status().as_u16();
     let body: serde_json::Value = response
         .body_mut()
         .read_json()
         .with_context(|| format!("reading the answer of {url} (status {status})"))?;
-    if status != 200 {
+    if status != expected {
         let message = body["message"].as_str().unwrap_or("no message");
         bail!("{url} answered {status}: {message}");
     }
