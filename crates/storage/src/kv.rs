@@ -17,10 +17,6 @@ pub const CACHE: &str = "cache";
 /// Cache key of the serialised positions answer.
 pub const POSITIONS_CACHE_KEY: &str = "positions";
 
-async fn open(label: &'static str) -> Result<Store, StoreError> {
-    Store::open(label).await
-}
-
 /// Issued registration tokens, by digest, with their expiry.
 ///
 /// Whether a token has been *used* is not kept here: the key-value API has no
@@ -31,7 +27,7 @@ pub struct TokenStore(Store);
 impl TokenStore {
     /// Opens the `tokens` store.
     pub async fn open() -> Result<Self, StoreError> {
-        open(TOKENS).await.map(Self)
+        Store::open(TOKENS).await.map(Self)
     }
 
     /// Records a newly issued token.
@@ -63,7 +59,7 @@ pub struct PhotoStore(Store);
 impl PhotoStore {
     /// Opens the `photos` store.
     pub async fn open() -> Result<Self, StoreError> {
-        open(PHOTOS).await.map(Self)
+        Store::open(PHOTOS).await.map(Self)
     }
 
     /// Stores a photo under `name`.
@@ -117,7 +113,7 @@ fn fresh_body(value: Vec<u8>, now: u64, max_age_seconds: u64) -> Option<Vec<u8>>
 impl Cache {
     /// Opens the `cache` store.
     pub async fn open() -> Result<Self, StoreError> {
-        open(CACHE).await.map(Self)
+        Store::open(CACHE).await.map(Self)
     }
 
     /// The body cached under `key`, unless it is `max_age_seconds` old or older at `now`.
