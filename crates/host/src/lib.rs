@@ -7,6 +7,7 @@
 //! it differs from Spin.
 
 pub mod app;
+pub mod build;
 mod instances;
 pub mod manifest;
 pub mod outbound;

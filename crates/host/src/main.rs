@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -75,7 +76,9 @@ fn parse_variable(arg: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("`{arg}` should be NAME=VALUE"))
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors end the process with one line (and its causes), never a backtrace: they are
+/// for the person who typed the command.
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -85,10 +88,18 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let Command::Up(up) = Cli::parse().command;
-    tokio::runtime::Builder::new_multi_thread()
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?
-        .block_on(run(up))
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run(up)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn run(up: Up) -> anyhow::Result<()> {
@@ -98,7 +109,7 @@ async fn run(up: Up) -> anyhow::Result<()> {
         up.from
     };
     if up.build {
-        build(&manifest)?;
+        spin_host::build::build_components(&spin_host::manifest::Manifest::load(&manifest)?)?;
     }
     let sqlite_statements = up
         .sqlite
@@ -136,35 +147,6 @@ async fn run(up: Up) -> anyhow::Result<()> {
         .write_all(banner.as_bytes())
         .and_then(|()| stdout.flush());
     running.run_until(shutdown_signal()).await
-}
-
-/// Runs the manifest's build commands, as `spin build` does.
-fn build(manifest: &std::path::Path) -> anyhow::Result<()> {
-    let manifest = spin_host::manifest::Manifest::load(manifest)?;
-    for (id, component) in &manifest.components {
-        let Some(build) = &component.build else {
-            continue;
-        };
-        let dir = match &build.workdir {
-            Some(workdir) => manifest.root.join(workdir),
-            None => manifest.root.clone(),
-        };
-        for command in &build.commands {
-            eprintln!("Building component {id} with `{command}`");
-            let status = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(command)
-                .current_dir(&dir)
-                .status()
-                .with_context(|| format!("running `{command}`"))?;
-            anyhow::ensure!(
-                status.success(),
-                "building component `{id}` failed: `{command}` exited with {status}"
-            );
-        }
-    }
-    eprintln!("Finished building all Spin components");
-    Ok(())
 }
 
 async fn shutdown_signal() {
