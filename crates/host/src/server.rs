@@ -9,7 +9,6 @@
 //! [`start`] is what `spin-host up` runs; tests call it directly to serve an application
 //! in-process on a free port.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -92,7 +91,6 @@ async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let local = listener.local_addr()?;
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -110,7 +108,7 @@ async fn serve(
         let app = Arc::clone(&app);
         let service = hyper::service::service_fn(move |req| {
             let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(respond(app, req, client, local).await) }
+            async move { respond(app, req, client).await }
         });
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -126,12 +124,25 @@ async fn serve(
     Ok(())
 }
 
+/// A request to a component's route that names no host (HTTP/1.0 without `Host`): Spin
+/// cannot build the request's URL, fails the request, and hyper closes the connection
+/// without an answer. So does this host.
+#[derive(Debug)]
+struct NoHost;
+
+impl std::fmt::Display for NoHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no 'Host' header present in request")
+    }
+}
+
+impl std::error::Error for NoHost {}
+
 async fn respond(
     app: Arc<App>,
     mut req: Request<Incoming>,
     client: SocketAddr,
-    local: SocketAddr,
-) -> HostResponse {
+) -> Result<HostResponse, NoHost> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -139,7 +150,11 @@ async fn respond(
     let (component, response) = match route {
         None => ("-".to_owned(), plain(StatusCode::NOT_FOUND, "Not Found")),
         Some(route) => {
-            add_spin_headers(&mut req, &route, client, local);
+            let Some(authority) = authority(&req) else {
+                tracing::warn!("{method} {path}: {NoHost}; closing the connection");
+                return Err(NoHost);
+            };
+            add_spin_headers(&mut req, &route, &authority, client);
             let request =
                 req.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
             let handler = &app.components[&route.component].handler;
@@ -166,7 +181,16 @@ async fn respond(
         response.status().as_u16(),
         started.elapsed().as_secs_f64() * 1000.0
     );
-    response
+    Ok(response)
+}
+
+/// The request's authority, as Spin takes it: the `Host` header, or an absolute-form URI's.
+fn authority(req: &Request<Incoming>) -> Option<String> {
+    req.headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
 }
 
 fn plain(status: StatusCode, text: &'static str) -> HostResponse {
@@ -183,15 +207,9 @@ fn plain(status: StatusCode, text: &'static str) -> HostResponse {
 fn add_spin_headers(
     req: &mut Request<Incoming>,
     route: &RouteMatch,
+    host: &str,
     client: SocketAddr,
-    local: SocketAddr,
 ) {
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| local.to_string());
     let path_and_query = req
         .uri()
         .path_and_query()

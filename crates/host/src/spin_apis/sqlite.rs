@@ -62,13 +62,12 @@ impl Database {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)?;
                 }
-                let db = Self {
+                // No pragmas, as Spin sets none: SQLite's default rollback journal, so
+                // readers and the writer take turns as they do under `spin up`.
+                Self {
                     target: Target::File(path.clone()),
                     _anchor: None,
-                };
-                // WAL lets readers run beside the single writer; it is a property of the file.
-                db.connect()?.pragma_update(None, "journal_mode", "WAL")?;
-                db
+                }
             }
             Location::Memory => {
                 let uri = format!(
