@@ -1,10 +1,18 @@
-//! `spin:postgres/postgres@4.2.0` over tokio-postgres (plain TCP, no TLS).
+//! `spin:postgres/postgres@4.2.0` over tokio-postgres, with TLS as Spin has it.
 //!
 //! As in Spin, the guest passes the connection address and the host checks it against the
 //! component's `allowed_outbound_hosts` (`postgres://host:port`). Connections come from a
-//! pool per address, as Spin's (deadpool-postgres, at most 64 connections per address, 16
-//! addresses, a connection "cleaned" before reuse — which does not end a transaction a guest
-//! left open). Database errors keep their SQLSTATE in `db-error`, so guests can tell a unique
+//! pool per address and CA root, as Spin's (deadpool-postgres, at most 64 connections per
+//! pool, 16 pools, a connection "cleaned" before reuse — which does not end a transaction a
+//! guest left open).
+//!
+//! TLS is Spin's too (native-tls through postgres-native-tls): unless the address says
+//! `sslmode=disable`, the client asks for TLS (`prefer`, tokio-postgres's default, falls
+//! back to plain TCP only when the server has no TLS; `require` fails then), and verifies the
+//! server's certificate chain and host name against the system's roots plus the root a guest
+//! gives `connection-builder.set-ca-root`. A server with a self-signed certificate therefore
+//! fails every connection unless the guest passes that certificate as its CA root or the
+//! address disables TLS. Database errors keep their SQLSTATE in `db-error`, so guests can tell a unique
 //! violation (23505) from other failures. Column types outside the common scalar set come
 //! back as `unsupported`.
 
@@ -13,6 +21,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use postgres_native_tls::MakeTlsConnector;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{NoTls, Row};
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
@@ -30,11 +40,14 @@ const CONNECTION_POOL_SIZE: usize = 64;
 /// used least recently is dropped first.
 const CONNECTION_POOL_CACHE_CAPACITY: usize = 16;
 
-/// The application's PostgreSQL pools, by address.
+/// Where a pool connects: the address and the CA root (PEM) a guest added, if any.
+type PoolKey = (String, Option<String>);
+
+/// The application's PostgreSQL pools, by address and CA root.
 #[derive(Default)]
 pub struct PgPools {
     /// Most recently used last.
-    pools: Mutex<VecDeque<(String, Pool)>>,
+    pools: Mutex<VecDeque<(PoolKey, Pool)>>,
 }
 
 impl PgPools {
@@ -42,23 +55,23 @@ impl PgPools {
         clippy::result_large_err,
         reason = "the WIT error type is what the guest receives"
     )]
-    fn pool(&self, address: &str) -> Result<Pool, Error> {
+    fn pool(&self, key: PoolKey) -> Result<Pool, Error> {
         let mut pools = self
             .pools
             .lock()
             .map_err(|_| Error::Other("PostgreSQL pool lock poisoned".into()))?;
-        if let Some(i) = pools.iter().position(|(a, _)| a == address)
+        if let Some(i) = pools.iter().position(|(k, _)| *k == key)
             && let Some(entry) = pools.remove(i)
         {
             let pool = entry.1.clone();
             pools.push_back(entry);
             return Ok(pool);
         }
-        let pool = new_pool(address)?;
+        let pool = new_pool(&key.0, key.1.as_deref())?;
         if pools.len() >= CONNECTION_POOL_CACHE_CAPACITY {
             pools.pop_front();
         }
-        pools.push_back((address.to_owned(), pool.clone()));
+        pools.push_back((key, pool.clone()));
         Ok(pool)
     }
 }
@@ -67,17 +80,23 @@ impl PgPools {
     clippy::result_large_err,
     reason = "the WIT error type is what the guest receives"
 )]
-fn new_pool(address: &str) -> Result<Pool, Error> {
+fn new_pool(address: &str, ca_root: Option<&str>) -> Result<Pool, Error> {
     let failed =
         |e: &dyn std::fmt::Display| Error::ConnectionFailed(format!("{}: {e}", redacted(address)));
     let config: tokio_postgres::Config = address.parse().map_err(|e| failed(&e))?;
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Clean,
-        },
-    );
+    let manager_config = ManagerConfig {
+        recycling_method: RecyclingMethod::Clean,
+    };
+    let manager = if config.get_ssl_mode() == SslMode::Disable {
+        Manager::from_config(config, NoTls, manager_config)
+    } else {
+        let mut tls = native_tls::TlsConnector::builder();
+        if let Some(pem) = ca_root {
+            tls.add_root_certificate(ca_certificate(pem)?);
+        }
+        let tls = MakeTlsConnector::new(tls.build().map_err(|e| failed(&e))?);
+        Manager::from_config(config, tls, manager_config)
+    };
     Pool::builder(manager)
         .max_size(CONNECTION_POOL_SIZE)
         .build()
@@ -88,9 +107,34 @@ fn new_pool(address: &str) -> Result<Pool, Error> {
 /// the guest drops the handle.
 pub struct ConnectionHandle(Arc<Object>);
 
-/// `connection-builder`: an address waiting for `build`.
+/// A PEM certificate as a CA root, or the error Spin gives for one it cannot read.
+#[allow(
+    clippy::result_large_err,
+    reason = "the WIT error type is what the guest receives"
+)]
+fn ca_certificate(pem: &str) -> Result<native_tls::Certificate, Error> {
+    native_tls::Certificate::from_pem(pem.as_bytes())
+        .map_err(|e| Error::Other(format!("invalid root certificate: {e}")))
+}
+
+/// `connection-builder`: an address, and the CA root to trust besides the system's,
+/// waiting for `build`.
 pub struct ConnectionBuilder {
     address: String,
+    ca_root: Option<String>,
+}
+
+/// An error with its causes, as Spin reports a failed connection ("error performing TLS
+/// handshake: … certificate verify failed …").
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The address without its password, for error messages.
@@ -109,6 +153,7 @@ fn redacted(address: &str) -> String {
 pub(super) async fn connect(
     (policy, pools): (OutboundPolicy, Arc<PgPools>),
     address: String,
+    ca_root: Option<String>,
 ) -> Result<ConnectionHandle, Error> {
     if !policy.allows_url(&address) {
         return Err(Error::ConnectionFailed(format!(
@@ -117,10 +162,10 @@ pub(super) async fn connect(
         )));
     }
     let connection = pools
-        .pool(&address)?
+        .pool((address.clone(), ca_root))?
         .get()
         .await
-        .map_err(|e| Error::ConnectionFailed(format!("{}: {e}", redacted(&address))))?;
+        .map_err(|e| Error::ConnectionFailed(format!("{}: {}", redacted(&address), chain(&e))))?;
     Ok(ConnectionHandle(Arc::new(connection)))
 }
 
@@ -285,7 +330,7 @@ impl HostConnection for SpinView<'_> {
         &mut self,
         address: String,
     ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
-        Ok(match connect(policy_of(self), address).await {
+        Ok(match connect(policy_of(self), address, None).await {
             Ok(conn) => Ok(self.table.push(conn)?),
             Err(e) => Err(e),
         })
@@ -317,25 +362,34 @@ impl HostConnection for SpinView<'_> {
 
 impl HostConnectionBuilder for SpinView<'_> {
     async fn new(&mut self, address: String) -> wasmtime::Result<Resource<ConnectionBuilder>> {
-        Ok(self.table.push(ConnectionBuilder { address })?)
+        Ok(self.table.push(ConnectionBuilder {
+            address,
+            ca_root: None,
+        })?)
     }
 
     async fn set_ca_root(
         &mut self,
-        _builder: Resource<ConnectionBuilder>,
-        _certificate: String,
+        builder: Resource<ConnectionBuilder>,
+        certificate: String,
     ) -> wasmtime::Result<Result<(), Error>> {
-        Ok(Err(Error::Other(
-            "TLS connections are not supported by this host".into(),
-        )))
+        if let Err(e) = ca_certificate(&certificate) {
+            return Ok(Err(e));
+        }
+        self.table.get_mut(&builder)?.ca_root = Some(certificate);
+        Ok(Ok(()))
     }
 
     async fn build(
         &mut self,
         builder: Resource<ConnectionBuilder>,
     ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
-        let address = self.table.get(&builder)?.address.clone();
-        HostConnection::open(self, address).await
+        let ConnectionBuilder { address, ca_root } = self.table.get(&builder)?;
+        let (address, ca_root) = (address.clone(), ca_root.clone());
+        Ok(match connect(policy_of(self), address, ca_root).await {
+            Ok(conn) => Ok(self.table.push(conn)?),
+            Err(e) => Err(e),
+        })
     }
 
     async fn drop(&mut self, builder: Resource<ConnectionBuilder>) -> wasmtime::Result<()> {
@@ -347,9 +401,10 @@ impl HostConnectionBuilder for SpinView<'_> {
 async fn open_async<T: Send>(
     accessor: &Accessor<T, SpinApis>,
     address: String,
+    ca_root: Option<String>,
 ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
     let policy = accessor.with(|mut access| policy_of(&access.get()));
-    match connect(policy, address).await {
+    match connect(policy, address, ca_root).await {
         Ok(conn) => accessor.with(|mut access| Ok(Ok(access.get().table.push(conn)?))),
         Err(e) => Ok(Err(e)),
     }
@@ -360,7 +415,7 @@ impl<T: Send> HostConnectionWithStore<T> for SpinApis {
         accessor: &Accessor<T, Self>,
         address: String,
     ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
-        open_async(accessor, address).await
+        open_async(accessor, address, None).await
     }
 
     async fn query_async(
@@ -406,10 +461,11 @@ impl<T: Send> HostConnectionBuilderWithStore<T> for SpinApis {
         accessor: &Accessor<T, Self>,
         builder: Resource<ConnectionBuilder>,
     ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
-        let address = accessor.with(|mut access| {
-            Ok::<_, wasmtime::Error>(access.get().table.get(&builder)?.address.clone())
+        let (address, ca_root) = accessor.with(|mut access| {
+            let ConnectionBuilder { address, ca_root } = access.get().table.get(&builder)?;
+            Ok::<_, wasmtime::Error>((address.clone(), ca_root.clone()))
         })?;
-        open_async(accessor, address).await
+        open_async(accessor, address, ca_root).await
     }
 }
 

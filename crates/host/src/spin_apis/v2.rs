@@ -271,7 +271,7 @@ impl pg::HostConnection for SpinView<'_> {
         address: String,
     ) -> wasmtime::Result<Result<Resource<PgHandle>, pg::Error>> {
         Ok(
-            match pg_host::connect(pg_host::policy_of(self), address).await {
+            match pg_host::connect(pg_host::policy_of(self), address, None).await {
                 Ok(conn) => Ok(self.table.push(conn)?),
                 Err(error) => Err(pg_error(error)),
             },

@@ -4,6 +4,7 @@
 mod cli;
 mod isolation;
 mod outbound;
+mod postgres_tls;
 mod reuse;
 mod routing;
 mod storage;

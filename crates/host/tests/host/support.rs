@@ -57,7 +57,8 @@ name = "host-tests"
 [variables]
 greeting = { default = "hello" }
 mock_port = { default = "9" }
-pg_address = { default = "postgres://postgres@127.0.0.1:5432/test" }
+pg_address = { default = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable" }
+pg_host = { default = "127.0.0.1:5432" }
 
 [[trigger.http]]
 route = "/all/..."
@@ -83,7 +84,7 @@ component = "all"
 source = "FIXTURE"
 key_value_stores = ["default", "photos"]
 sqlite_databases = ["default", "reports"]
-allowed_outbound_hosts = ["http://127.0.0.1:{{ mock_port }}", "postgres://127.0.0.1:5432"]
+allowed_outbound_hosts = ["http://127.0.0.1:{{ mock_port }}", "postgres://{{ pg_host }}"]
 environment = { FOO = "bar" }
 
 [component.all.variables]
