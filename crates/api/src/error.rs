@@ -95,9 +95,12 @@ impl ApiError {
         }
         let mut reply = json(self.status(), &self.body());
         if let Self::MethodNotAllowed(methods) = &self {
+            // Every GET route answers HEAD too (platform::serve).
+            let head = methods.contains(&Method::GET).then_some("HEAD");
             let allow = methods
                 .iter()
                 .map(Method::as_str)
+                .chain(head)
                 .chain(["OPTIONS"])
                 .collect::<Vec<_>>()
                 .join(", ");
@@ -203,7 +206,10 @@ mod tests {
     fn method_not_allowed_lists_the_allowed_methods() {
         let reply = ApiError::MethodNotAllowed(&[Method::GET, Method::POST]).into_reply();
         assert_eq!(reply.status(), 405);
-        assert_eq!(reply.headers()[http::header::ALLOW], "GET, POST, OPTIONS");
+        assert_eq!(
+            reply.headers()[http::header::ALLOW],
+            "GET, POST, HEAD, OPTIONS"
+        );
         assert_eq!(body_json(reply)["success"], false);
     }
 

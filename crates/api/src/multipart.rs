@@ -4,8 +4,14 @@
 //! An oversized body is read on and thrown away up to [`DRAIN_LIMIT`] before the answer,
 //! because a server that answers and closes with the upload unread makes the client's
 //! TCP stack reset the connection, and the client never sees the contract's 422.
+//!
+//! A body is acted on only once it has arrived in full: after the closing boundary the rest
+//! is read to its end, which is where a server reports a body cut short (fewer bytes than its
+//! `Content-Length`, a chunked body without its last chunk). A complete form whose client
+//! then half-closes is refused, never registered.
 
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -75,6 +81,26 @@ where
     }
 }
 
+/// The body as multer reads it, shared so that what multer leaves unread after the closing
+/// boundary can still be read to the end.
+struct Shared<S>(Arc<Mutex<Capped<S>>>);
+
+impl<S, E> Stream for Shared<S>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut capped = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Pin::new(&mut *capped).poll_next(cx)
+    }
+}
+
+/// The answer for a body that did not arrive in full.
+const INCOMPLETE: &str = "The request body did not arrive in full.";
+
 /// A registration as uploaded.
 #[derive(Debug)]
 pub struct Upload {
@@ -110,12 +136,12 @@ where
     let Some(boundary) = content_type.and_then(|ct| multer::parse_boundary(ct).ok()) else {
         return Ok(Upload::empty(PhotoError::Missing));
     };
-    let body = Capped {
+    let body = Arc::new(Mutex::new(Capped {
         inner: Box::pin(body),
         seen: 0,
         draining: false,
-    };
-    let mut multipart = multer::Multipart::new(body, boundary);
+    }));
+    let mut multipart = multer::Multipart::new(Shared(Arc::clone(&body)), boundary);
 
     let mut form = RegistrationForm::default();
     let mut photo: Option<Result<Vec<u8>, PhotoError>> = None;
@@ -171,10 +197,28 @@ where
             *slot = Some(text);
         }
     }
+    drop(multipart);
+    let seen = read_to_end(Shared(Arc::clone(&body))).await?;
+    if content_length.is_some_and(|declared| declared != seen) {
+        return Err(ApiError::MalformedBody(INCOMPLETE));
+    }
     Ok(Upload {
         form,
         photo: photo.unwrap_or(Err(PhotoError::Missing)),
     })
+}
+
+/// Reads what is left of the body (normally nothing: the closing boundary was its end) and
+/// returns how many bytes it had in all; an error if it did not end cleanly.
+async fn read_to_end<S, E>(mut rest: Shared<S>) -> Result<u64, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    while let Some(chunk) = futures_util::StreamExt::next(&mut rest).await {
+        chunk.map_err(|_| ApiError::MalformedBody(INCOMPLETE))?;
+    }
+    Ok(rest.0.lock().unwrap_or_else(PoisonError::into_inner).seen)
 }
 
 /// Reading stopped early: too much data means the photo was too large; anything else is
@@ -346,6 +390,56 @@ mod tests {
         .unwrap();
         assert!(upload.form.name.is_none());
         assert_eq!(upload.photo, Err(PhotoError::Missing));
+    }
+
+    #[test]
+    fn a_complete_form_in_a_body_shorter_than_declared_is_refused() {
+        let bytes = body(&[("name", b"Ann"), ("photo", b"jpeg bytes")]);
+        let declared = bytes.len() as u64 + 100;
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        let result = futures_executor::block_on(read_registration(
+            Some(&content_type),
+            Some(declared),
+            stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(bytes))]),
+        ));
+        assert!(
+            matches!(result, Err(ApiError::MalformedBody(INCOMPLETE))),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn a_body_that_fails_after_its_closing_boundary_is_refused() {
+        // How a server reports a chunked body whose last chunk never came: the data
+        // stream ends in an error (WASI 0.2) or in failed trailers (WASI 0.3).
+        let bytes = body(&[("name", b"Ann"), ("photo", b"jpeg bytes")]);
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        let result = futures_executor::block_on(read_registration(
+            Some(&content_type),
+            None,
+            stream::iter(vec![
+                Ok(Bytes::from(bytes)),
+                Err(std::io::Error::other("connection closed mid-body")),
+            ]),
+        ));
+        assert!(
+            matches!(result, Err(ApiError::MalformedBody(INCOMPLETE))),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn a_body_of_exactly_its_declared_length_is_read() {
+        let bytes = body(&[("name", b"Ann"), ("photo", b"jpeg bytes")]);
+        let declared = bytes.len() as u64;
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        let upload = futures_executor::block_on(read_registration(
+            Some(&content_type),
+            Some(declared),
+            stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(bytes))]),
+        ))
+        .unwrap();
+        assert_eq!(upload.form.name.as_deref(), Some("Ann"));
     }
 
     #[test]

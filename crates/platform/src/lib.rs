@@ -88,11 +88,18 @@ pub mod vars {
 }
 
 /// Runs `handler` for `request` with the contract's CORS and error handling around it.
-pub async fn serve<F, Fut>(request: Request, handler: F) -> Reply
+///
+/// A `HEAD` request is answered as its `GET` would be, headers and `Content-Length`
+/// included, without the body (RFC 9110 §9.3.2): handlers only ever see `GET`.
+pub async fn serve<F, Fut>(mut request: Request, handler: F) -> Reply
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>>,
 {
+    let head = request.method() == http::Method::HEAD;
+    if head {
+        *request.method_mut() = http::Method::GET;
+    }
     let cors = CorsPolicy::parse(&setting_or(vars::CORS_ALLOWED_ORIGINS, "*").await);
     let headers = request.headers().clone();
     let mut reply = if request.method() == http::Method::OPTIONS {
@@ -108,6 +115,9 @@ where
         http::header::X_CONTENT_TYPE_OPTIONS,
         http::HeaderValue::from_static("nosniff"),
     );
+    if head {
+        *reply.body_mut() = Default::default();
+    }
     reply
 }
 

@@ -21,10 +21,10 @@ e2e_test! {
     async fn a_wrong_method_is_405_with_allow(target: Target) {
         let app = spawn_app(target).await;
         let cases = [
-            (reqwest::Method::DELETE, "/api/v1/users", "GET, POST, OPTIONS"),
-            (reqwest::Method::PUT, "/api/v1/positions", "GET, OPTIONS"),
-            (reqwest::Method::POST, "/api/v1/users/1", "GET, OPTIONS"),
-            (reqwest::Method::PATCH, "/api/v1/token", "GET, POST, OPTIONS"),
+            (reqwest::Method::DELETE, "/api/v1/users", "GET, POST, HEAD, OPTIONS"),
+            (reqwest::Method::PUT, "/api/v1/positions", "GET, HEAD, OPTIONS"),
+            (reqwest::Method::POST, "/api/v1/users/1", "GET, HEAD, OPTIONS"),
+            (reqwest::Method::PATCH, "/api/v1/token", "GET, POST, HEAD, OPTIONS"),
             (reqwest::Method::GET, "/api/v1/seed", "POST, OPTIONS"),
         ];
         for (method, path, allow) in cases {

@@ -92,7 +92,7 @@ e2e_test! {
             .send()
             .await
             .expect("request");
-        assert_eq!(wrong_method.headers()["allow"], "GET, POST, OPTIONS");
+        assert_eq!(wrong_method.headers()["allow"], "GET, POST, HEAD, OPTIONS");
         assert_eq!(json(wrong_method).await.0, 405);
 
         let too_many: Vec<String> = (0..1001).map(|n| format!("{n:032x}.jpeg")).collect();
