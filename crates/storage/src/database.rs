@@ -76,8 +76,15 @@ macro_rules! user_columns {
     };
 }
 
-const SELECT_POSITIONS: Sql = sql!("SELECT id, name FROM positions ORDER BY id");
-const POSITION_EXISTS: Sql = sql!("SELECT 1 FROM positions WHERE id = ?1");
+// Every query returns at least one row, even when it finds nothing: under Spin 4.1.0-pre0 a
+// PostgreSQL query from a WASI 0.2 component that returns no rows never answers (its
+// `spin:postgres@4.0.0` `query` waits for column names that only a first row sends). So
+// "is there one?" is a count of at most one, and "the rows, if any" is a left join from one
+// row, whose NULL columns mean "none". Statements run for their effect use `execute`.
+const SELECT_POSITIONS: Sql =
+    sql!("SELECT p.id, p.name FROM (SELECT 1) AS one LEFT JOIN positions p ON true ORDER BY p.id");
+const POSITION_EXISTS: Sql =
+    sql!("SELECT COUNT(*) FROM (SELECT 1 FROM positions WHERE id = ?1) AS hit");
 // A page is a range of list places (migration 0003: places 1..=total, oldest first, in the
 // list's order), read through the `users_list_position` index whatever the offset: `?1`
 // users after skipping the `?2` newest. The total is the row triggers keep; joining the
@@ -95,11 +102,17 @@ const USERS_PAGE: Sql = sql!(concat!(
 const USER_BY_ID: Sql = sql!(concat!(
     "SELECT ",
     user_columns!(),
-    " FROM users u JOIN positions p ON p.id = u.position_id WHERE u.id = ?1"
+    " FROM (SELECT CAST(?1 AS BIGINT) AS id) AS wanted \
+     LEFT JOIN users u ON u.id = wanted.id \
+     LEFT JOIN positions p ON p.id = u.position_id"
 ));
-const IDENTITY_TAKEN: Sql = sql!("SELECT 1 FROM users WHERE email_key = ?1 OR phone = ?2 LIMIT 1");
-const TOKEN_USED: Sql = sql!("SELECT 1 FROM users WHERE registration_token = ?1");
-const PHOTO_IN_USE: Sql = sql!("SELECT 1 FROM users WHERE photo = ?1 LIMIT 1");
+const IDENTITY_TAKEN: Sql = sql!(
+    "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE email_key = ?1 OR phone = ?2 LIMIT 1) AS hit"
+);
+const TOKEN_USED: Sql =
+    sql!("SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE registration_token = ?1) AS hit");
+const PHOTO_IN_USE: Sql =
+    sql!("SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE photo = ?1 LIMIT 1) AS hit");
 const INSERT_USER: Sql = sql!(
     "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id"
@@ -118,6 +131,9 @@ const USER_COLUMN_TYPES: [&str; USER_COLUMNS] = [
 /// `ON CONFLICT DO NOTHING`: PostgreSQL's insert trigger gives a row its list place before
 /// the conflict is found, and a skipped row would leave a gap. The caller removes
 /// duplicates within the batch.
+/// PostgreSQL's counts what it inserted in one row (a statement that may return no rows is
+/// avoided, see [`SELECT_POSITIONS`]); SQLite, which has no `INSERT` in `WITH`, returns one
+/// row per insert.
 fn insert_users_if_new(rows: usize) -> (String, String) {
     let text = |mark: char| {
         let values: Vec<String> = (0..rows)
@@ -141,7 +157,13 @@ fn insert_users_if_new(rows: usize) -> (String, String) {
             values.join(", ")
         )
     };
-    (text('?'), text('$'))
+    (
+        text('?'),
+        format!(
+            "WITH inserted AS ({}) SELECT COUNT(*) FROM inserted",
+            text('$')
+        ),
+    )
 }
 const INSERT_POSITION_IF_MISSING: Sql =
     sql!("INSERT INTO positions (id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
@@ -288,15 +310,15 @@ impl Database {
 
     /// Every position, by id.
     pub async fn positions(&self) -> Result<Vec<Position>, StoreError> {
-        decode_all(self.query(&SELECT_POSITIONS, &[]).await?)
+        decode_all(found(self.query(&SELECT_POSITIONS, &[]).await?))
     }
 
     /// Whether a position with `id` exists.
     pub async fn position_exists(&self, id: i64) -> Result<bool, StoreError> {
-        Ok(!self
-            .query(&POSITION_EXISTS, &[Param::Int(id)])
+        Ok(self
+            .query_one_int(&POSITION_EXISTS, &[Param::Int(id)])
             .await?
-            .is_empty())
+            > 0)
     }
 
     /// Inserts `positions` that are missing (by id); existing ones are left alone.
@@ -340,34 +362,34 @@ impl Database {
     /// The user with `id`, if any.
     pub async fn user(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
         let rows = self.query(&USER_BY_ID, &[Param::Int(id)]).await?;
-        Ok(decode_all(rows)?.into_iter().next())
+        Ok(decode_all(found(rows))?.into_iter().next())
     }
 
     /// Whether a user already has this email key or phone.
     pub async fn identity_taken(&self, email_key: &str, phone: &str) -> Result<bool, StoreError> {
-        let rows = self
-            .query(
+        let taken = self
+            .query_one_int(
                 &IDENTITY_TAKEN,
                 &[Param::Text(email_key), Param::Text(phone)],
             )
             .await?;
-        Ok(!rows.is_empty())
+        Ok(taken > 0)
     }
 
     /// Whether any user has the photo named `file` (index `users_photo`).
     pub async fn photo_in_use(&self, file: &str) -> Result<bool, StoreError> {
-        Ok(!self
-            .query(&PHOTO_IN_USE, &[Param::Text(file)])
+        Ok(self
+            .query_one_int(&PHOTO_IN_USE, &[Param::Text(file)])
             .await?
-            .is_empty())
+            > 0)
     }
 
     /// Whether a user was registered with the token whose digest is `token_key`.
     pub async fn token_used(&self, token_key: &str) -> Result<bool, StoreError> {
-        Ok(!self
-            .query(&TOKEN_USED, &[Param::Text(token_key)])
+        Ok(self
+            .query_one_int(&TOKEN_USED, &[Param::Text(token_key)])
             .await?
-            .is_empty())
+            > 0)
     }
 
     /// Inserts `user` and returns its id. The single statement is the whole registration
@@ -387,7 +409,12 @@ impl Database {
         let (sqlite, postgres) = insert_users_if_new(users.len());
         let params: Vec<Param<'_>> = users.iter().flat_map(user_params).collect();
         let rows = self.query_text(&sqlite, &postgres, &params).await?;
-        Ok(rows.len() as u64)
+        if self.conn.is_postgres() {
+            let inserted = first_int(&rows).ok_or_else(|| StoreError::unavailable("no count"))?;
+            Ok(u64::try_from(inserted).unwrap_or_default())
+        } else {
+            Ok(rows.len() as u64)
+        }
     }
 
     async fn query_one_int(&self, sql: &Sql, params: &[Param<'_>]) -> Result<i64, StoreError> {
@@ -395,8 +422,15 @@ impl Database {
         first_int(&rows).ok_or_else(|| StoreError::unavailable("query returned no integer"))
     }
 
+    /// Runs a statement for its effect (no rows are read).
     async fn execute(&self, sql: &Sql, params: &[Param<'_>]) -> Result<(), StoreError> {
-        self.query(sql, params).await.map(drop)
+        let result = self.conn.execute(sql.sqlite, sql.postgres, params).await;
+        if let Err(error) = &result
+            && !matches!(error, StoreError::Conflict(_))
+        {
+            forget(&self.url, &self.conn);
+        }
+        result
     }
 
     /// Runs a statement without parameters (migrations).
@@ -451,6 +485,13 @@ fn user_params(user: &NewUser) -> Vec<Param<'_>> {
     ]
 }
 
+/// The rows a left join from one row found: without the row of NULLs that means "none".
+fn found(rows: Vec<Vec<Cell>>) -> Vec<Vec<Cell>> {
+    rows.into_iter()
+        .filter(|row| row.first().is_some_and(|id| *id != Cell::Null))
+        .collect()
+}
+
 fn first_int(rows: &[Vec<Cell>]) -> Option<i64> {
     rows.first()?.first()?.int().ok()
 }
@@ -496,13 +537,14 @@ mod tests {
         assert!(Backend::from_url("mysql://db").is_err());
     }
 
-    const ALL: [&Sql; 9] = [
+    const ALL: [&Sql; 10] = [
         &SELECT_POSITIONS,
         &POSITION_EXISTS,
         &USERS_PAGE,
         &USER_BY_ID,
         &IDENTITY_TAKEN,
         &TOKEN_USED,
+        &PHOTO_IN_USE,
         &INSERT_USER,
         &INSERT_POSITION_IF_MISSING,
         &SCHEMA_VERSION,
@@ -525,7 +567,7 @@ mod tests {
     fn a_statement_written_once_gets_dollar_placeholders() {
         assert_eq!(
             TOKEN_USED.postgres,
-            "SELECT 1 FROM users WHERE registration_token = $1"
+            "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE registration_token = $1) AS hit"
         );
         assert_eq!(INSERT_USER.postgres.matches('$').count(), 8);
         assert_eq!(INSERT_USER.sqlite.replace('?', "$"), INSERT_USER.postgres);
@@ -539,6 +581,12 @@ mod tests {
             "{sqlite}"
         );
         assert!(sqlite.ends_with("CAST(?16 AS TEXT))) AS fresh WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email_key = fresh.column3 OR u.phone = fresh.column4) RETURNING id"), "{sqlite}");
-        assert_eq!(sqlite.replace('?', "$"), postgres);
+        assert_eq!(
+            format!(
+                "WITH inserted AS ({}) SELECT COUNT(*) FROM inserted",
+                sqlite.replace('?', "$")
+            ),
+            postgres
+        );
     }
 }

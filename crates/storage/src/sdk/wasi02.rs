@@ -42,6 +42,22 @@ impl Conn {
         }
     }
 
+    /// Runs one statement (its text in each dialect) for its effect, reading no rows.
+    pub(crate) async fn execute(
+        &self,
+        sqlite: &str,
+        postgres: &str,
+        params: &[Param<'_>],
+    ) -> Result<(), StoreError> {
+        match self {
+            Conn::Sqlite(_) => self.run(sqlite, postgres, params).await.map(drop),
+            Conn::Postgres(conn) => {
+                let params: Vec<pg::ParameterValue> = params.iter().map(pg_param).collect();
+                conn.execute(postgres, &params).map(drop).map_err(pg_error)
+            }
+        }
+    }
+
     /// Runs one statement (its text in each dialect) and collects its rows as cells.
     pub(crate) async fn run(
         &self,
