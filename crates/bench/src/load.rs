@@ -582,6 +582,6 @@ pub async fn fresh_pg_schema() -> anyhow::Result<String> {
         ))
         .await?;
     Ok(format!(
-        "postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{PG_SCHEMA}"
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&options=-c%20search_path%3D{PG_SCHEMA}"
     ))
 }

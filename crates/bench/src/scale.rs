@@ -55,8 +55,9 @@ pub fn run(
     runtime.block_on(load_postgres(n, &photo))?;
     let state = fresh_dir(&work.join("scale-postgres"))?;
     let runtime_config = write_runtime_config(&state)?;
-    let url =
-        format!("postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{PG_SCHEMA}");
+    let url = format!(
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&options=-c%20search_path%3D{PG_SCHEMA}"
+    );
     let host = Host::start(
         &workspace_root().join("spin.toml"),
         &state,

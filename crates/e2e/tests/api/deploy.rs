@@ -1,11 +1,12 @@
 //! `deploy/`: the SpinKube manifest has the shape SpinKube expects and names the Secrets it
-//! reads; the production runtime config is one the host accepts and serves from Redis.
+//! reads; the production runtime config is one the server accepts and serves from Redis.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::helpers::{Build, build_components, workspace_root};
+use crate::helpers::{Build, workspace_root};
+use crate::server_process::ServerProcess;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -157,29 +158,22 @@ fn the_spinapp_runs_the_app_on_spinkube_with_its_runtime_config_from_a_secret() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_host_serves_the_app_with_the_production_runtime_config() {
-    // SpinKube serves WASI 0.2: the build deploy/ ships.
-    build_components(Build::Wasi02);
+async fn the_app_serves_with_the_production_runtime_config() {
     let dir = tempfile::TempDir::new().expect("temp dir");
     // The same file, with the cluster's Redis replaced by this machine's.
     let config = read("deploy/runtime-config.toml")
         .replace("redis.usersbypage.svc.cluster.local", "127.0.0.1");
     let runtime_config = dir.path().join("runtime-config.toml");
     std::fs::write(&runtime_config, config).expect("runtime config");
-    let settings = spin_host::app::Settings {
-        manifest: workspace_root().join(Build::Wasi02.manifest()),
-        state_dir: Some(dir.path().join(".spin")),
-        runtime_config: Some(runtime_config),
-        variables: BTreeMap::new(),
-        sqlite_statements: Vec::new(),
-        reuse: spin_host::reuse::InstanceReuse::default(),
-        max_instance_memory: 256 << 20,
-    };
-    let running = spin_host::server::start(settings, "127.0.0.1:0".parse().expect("address"))
-        .await
-        .expect("the host accepts deploy/runtime-config.toml");
+    // SpinKube serves WASI 0.2: the build deploy/ ships.
+    let state_dir = dir.path().join(".spin");
+    let server = tokio::task::spawn_blocking(move || {
+        ServerProcess::start(Build::Wasi02, &runtime_config, &state_dir, &[])
+    })
+    .await
+    .expect("the server accepts deploy/runtime-config.toml");
 
-    let response = reqwest::get(format!("http://{}/api/v1/token", running.addr()))
+    let response = reqwest::get(server.url("/api/v1/token"))
         .await
         .expect("token request");
 

@@ -1,4 +1,5 @@
-//! `spawn_app`: the application's real components on the repository's host, with a fresh
+//! `spawn_app`: the application's real components on the server under test (the
+//! repository's host, or real Spin when `E2E_SPIN` names a `spin` binary), with a fresh
 //! SQLite state directory or PostgreSQL schema, fresh key-value stores and a TinyPNG mock.
 
 use std::collections::BTreeMap;
@@ -15,6 +16,8 @@ use spin_host::reuse::InstanceReuse;
 use spin_host::server::Running;
 use tempfile::TempDir;
 use tinypng_mock::{Behaviour, MockTinify};
+
+use crate::server_process::{Server, ServerProcess};
 
 /// The SQL back end a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +78,8 @@ pub const SEED_KEY: &str = "test-seed-key";
 /// The labels of the app's key-value stores (`key_value_stores` in spin.toml).
 pub const STORE_LABELS: [&str; 3] = ["tokens", "photos", "cache"];
 
-/// A runtime config keeping each of the app's stores in a Spin SQLite file in the state
-/// directory, as `spin up` does on a laptop.
+/// A runtime config keeping each of the app's stores in a Spin SQLite file beside it, as
+/// `spin up` does on a laptop (Spin resolves a relative `path` against the config's folder).
 pub fn local_stores_config() -> String {
     STORE_LABELS
         .iter()
@@ -224,7 +227,15 @@ pub struct TestApp {
     /// The PostgreSQL schema holding this app's tables.
     pub schema: Option<String>,
     pub dir: TempDir,
-    running: Running,
+    served: Served,
+}
+
+/// How a test's app is served.
+enum Served {
+    /// The repository's host, inside the test process (its instance statistics readable).
+    InProcess(Running),
+    /// Real Spin, as a child process.
+    Process(ServerProcess),
 }
 
 pub async fn spawn_app(target: Target) -> TestApp {
@@ -274,21 +285,45 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
             options.token_ttl_seconds.to_string(),
         ),
     ]);
-    let settings = Settings {
-        manifest: workspace_root().join(target.build.manifest()),
-        state_dir: Some(dir.path().join(".spin")),
-        runtime_config: Some(runtime_config),
-        variables,
-        sqlite_statements: Vec::new(),
-        // Spin's defaults: instances reused, 16 requests at once, no request timeout.
-        reuse: InstanceReuse::default(),
-        max_instance_memory: 256 << 20,
+    let state_dir = dir.path().join(".spin");
+    let served = match Server::under_test() {
+        Server::Host => {
+            let settings = Settings {
+                manifest: workspace_root().join(target.build.manifest()),
+                state_dir: Some(state_dir),
+                runtime_config: Some(runtime_config),
+                variables,
+                sqlite_statements: Vec::new(),
+                // Spin's defaults: instances reused, 16 requests at once, no request timeout.
+                reuse: InstanceReuse::default(),
+                max_instance_memory: 256 << 20,
+            };
+            let running =
+                spin_host::server::start(settings, "127.0.0.1:0".parse().expect("address"))
+                    .await
+                    .expect("the application starts");
+            Served::InProcess(running)
+        }
+        Server::Spin { .. } => {
+            let (build, config) = (target.build, runtime_config.clone());
+            let process = tokio::task::spawn_blocking(move || {
+                let variables: Vec<(&str, String)> = variables
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.clone()))
+                    .collect();
+                ServerProcess::start(build, &config, &state_dir, &variables)
+            })
+            .await
+            .expect("starting Spin");
+            Served::Process(process)
+        }
     };
-    let running = spin_host::server::start(settings, "127.0.0.1:0".parse().expect("address"))
-        .await
-        .expect("the application starts");
+    let address = match &served {
+        Served::InProcess(running) => format!("http://{}", running.addr()),
+        Served::Process(process) => process.base.clone(),
+    };
     TestApp {
-        address: format!("http://{}", running.addr()),
+        address,
         // A request that hangs fails its test instead of the whole run.
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -298,7 +333,7 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
         target,
         schema,
         dir,
-        running,
+        served,
     }
 }
 
@@ -311,7 +346,9 @@ pub async fn postgres_schema() -> (String, String) {
         .execute(&format!("CREATE SCHEMA {schema}"), &[])
         .await
         .expect("creating the test schema");
-    let url = format!("postgres://postgres@{PG_HOST}/test?options=-c%20search_path%3D{schema}");
+    let url = format!(
+        "postgres://postgres@{PG_HOST}/test?sslmode=disable&options=-c%20search_path%3D{schema}"
+    );
     (url, schema)
 }
 
@@ -417,9 +454,13 @@ pub async fn json(response: reqwest::Response) -> (u16, Value) {
 }
 
 impl TestApp {
-    /// What the host's instances of `component` have done so far.
+    /// What the host's instances of `component` have done so far: only the repository's
+    /// host tells (tests that need it are `host_only`).
     pub fn stats(&self, component: &str) -> InstanceStats {
-        self.running
+        let Served::InProcess(running) = &self.served else {
+            panic!("instance statistics come only from the repository's host");
+        };
+        running
             .app()
             .component(component)
             .expect("a component of the manifest")

@@ -3,14 +3,15 @@
 //! `name::postgres`). One module per capability of CONTRACT.md.
 
 mod helpers;
-// Shared with the faults suite, which alone kills hosts.
+// Shared with the faults suite, which alone kills servers.
 #[allow(dead_code)]
-mod host_process;
+mod server_process;
 
 mod builds;
 mod cors;
 mod deploy;
 mod errors;
+mod http_edges;
 mod instance_reuse;
 mod keep_alive;
 mod list_positions;

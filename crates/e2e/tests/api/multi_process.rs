@@ -9,7 +9,7 @@ use crate::helpers::{
     Build, PG_HOST, Registration, SEED_KEY, TINIFY_KEY, json, pg_client, postgres_schema,
     redis_stores_config,
 };
-use crate::host_process::HostProcess;
+use crate::server_process::ServerProcess;
 
 /// The Redis databases this test keeps the stores in (one per label: Redis stores share
 /// keys across labels). Only this test uses them.
@@ -28,7 +28,7 @@ fn flush_redis_stores() {
     }
 }
 
-async fn token(client: &reqwest::Client, host: &HostProcess) -> String {
+async fn token(client: &reqwest::Client, host: &ServerProcess) -> String {
     let (status, body) = json(
         client
             .get(host.url("/api/v1/token"))
@@ -43,7 +43,7 @@ async fn token(client: &reqwest::Client, host: &HostProcess) -> String {
 
 async fn register(
     client: &reqwest::Client,
-    host: &HostProcess,
+    host: &ServerProcess,
     token: &str,
     registration: &Registration,
 ) -> (u16, Value) {
@@ -60,7 +60,7 @@ async fn register(
 /// Sixteen registrations at once, alternately through each host.
 async fn race(
     client: &reqwest::Client,
-    hosts: &[HostProcess; 2],
+    hosts: &[ServerProcess; 2],
     attempts: Vec<(String, Registration)>,
 ) -> Vec<(u16, Value)> {
     let requests = attempts
@@ -97,13 +97,13 @@ async fn two_host_processes_share_postgresql_and_redis() {
         ("seed_key", SEED_KEY.to_owned()),
     ];
     let hosts = [
-        HostProcess::start(
+        ServerProcess::start(
             Build::Wasi03,
             &runtime_config,
             &dir.path().join("one"),
             &variables,
         ),
-        HostProcess::start(
+        ServerProcess::start(
             Build::Wasi03,
             &runtime_config,
             &dir.path().join("other"),
@@ -133,7 +133,7 @@ async fn two_host_processes_share_postgresql_and_redis() {
     )
     .await;
     assert_eq!(page["total_users"], 5, "{page}");
-    let positions = |host: &HostProcess| {
+    let positions = |host: &ServerProcess| {
         let request = client.get(host.url("/api/v1/positions"));
         async move { json(request.send().await.expect("positions")).await.1 }
     };

@@ -63,6 +63,41 @@ impl RawConnection {
         self.read_response(head).await
     }
 
+    /// Half-closes the connection: the server reads the end of the stream, the client can
+    /// still read the answer.
+    pub async fn finish_sending(&mut self) {
+        self.stream.shutdown().await.expect("half-close");
+    }
+
+    /// Reads one whole response, or `None` if the server closes the connection without
+    /// one.
+    pub async fn read_response_or_close(&mut self, request: &str) -> Option<Arrival> {
+        let mut received = Vec::new();
+        loop {
+            let mut buf = vec![0; 1 << 16];
+            let n = tokio::time::timeout(Duration::from_secs(30), self.stream.read(&mut buf))
+                .await
+                .expect("a response or a close within 30 s")
+                .unwrap_or(0);
+            if n == 0 {
+                assert!(
+                    received.is_empty(),
+                    "{request}: the connection closed mid-response: {}",
+                    String::from_utf8_lossy(&received)
+                );
+                return None;
+            }
+            received.extend_from_slice(&buf[..n]);
+            if let Some((status, body)) = complete_response(&received, request) {
+                return Some(Arrival {
+                    status,
+                    whole_in_first_read: false,
+                    body,
+                });
+            }
+        }
+    }
+
     /// Reads one whole response.
     pub async fn read_response(&mut self, request: &str) -> Arrival {
         let mut received = Vec::new();

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::e2e_test;
 use crate::helpers::{Registration, TestApp, spawn_app};
 use crate::raw_http::{RawConnection, multipart, registration_head};
+use crate::server_process::host_only;
 
 /// Concurrent registrations per race: Spin's default for requests in one instance at once.
 const RACERS: u32 = 16;
@@ -61,7 +62,9 @@ async fn race_in_one_instance(
     attempts: Vec<(String, Registration)>,
 ) -> Vec<(u16, serde_json::Value)> {
     app.get_json("/api/v1/users").await; // one warm `users` instance, idle
-    let before = app.stats("users");
+    // Spin reuses the warm instance as the host does, but only the host can show it.
+    let stats = !host_only("which instance served each racer, only the host tells");
+    let before = stats.then(|| app.stats("users"));
     let mut racers = Vec::new();
     for (token, registration) in &attempts {
         let body = multipart(registration);
@@ -82,15 +85,17 @@ async fn race_in_one_instance(
         let body = serde_json::from_slice(&arrival.body).expect("a JSON body");
         results.push((arrival.status, body));
     }
-    let after = app.stats("users");
-    assert_eq!(
-        after.instances_started, before.instances_started,
-        "every racer ran in the warm instance: {after:?}"
-    );
-    assert!(
-        after.most_concurrent >= attempts.len(),
-        "the racers were in the instance together: {after:?}"
-    );
+    if let Some(before) = before {
+        let after = app.stats("users");
+        assert_eq!(
+            after.instances_started, before.instances_started,
+            "every racer ran in the warm instance: {after:?}"
+        );
+        assert!(
+            after.most_concurrent >= attempts.len(),
+            "the racers were in the instance together: {after:?}"
+        );
+    }
     results
 }
 

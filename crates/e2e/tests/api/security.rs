@@ -8,7 +8,7 @@ use tinypng_mock::{Behaviour, MockTinify};
 
 use crate::e2e_test;
 use crate::helpers::{Build, Registration, json, local_stores_config, postgres_schema, spawn_app};
-use crate::host_process::HostProcess;
+use crate::server_process::ServerProcess;
 
 e2e_test! {
     async fn every_response_says_nosniff(target: Target) {
@@ -74,7 +74,7 @@ async fn no_secret_reaches_an_error_body_or_the_log() {
         (broken_url, "127.0.0.1:9".to_owned()),
         (working_url, "127.0.0.1:5432".to_owned()),
     ] {
-        let host = HostProcess::start(
+        let host = ServerProcess::start(
             Build::Wasi03,
             &runtime_config,
             &dir.path().join(postgres_host.replace(':', "-")),

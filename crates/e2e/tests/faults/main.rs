@@ -13,8 +13,8 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[allow(dead_code)]
-#[path = "../api/host_process.rs"]
-mod host_process;
+#[path = "../api/server_process.rs"]
+mod server_process;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ use helpers::{
     Build, PG_HOST, Registration, SEED_KEY, STORE_LABELS, TINIFY_KEY, pg_client, postgres_schema,
     redis_stores_config,
 };
-use host_process::HostProcess;
+use server_process::ServerProcess;
 
 /// The longest any request may take, fault or not.
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -167,8 +167,8 @@ impl Production {
     }
 
     /// A host process on these stores (`name` keeps its state directory apart).
-    fn host(&self, name: &str) -> HostProcess {
-        HostProcess::start(
+    fn host(&self, name: &str) -> ServerProcess {
+        ServerProcess::start(
             Build::Wasi03,
             &self.runtime_config,
             &self.dir.path().join(name),
@@ -316,7 +316,7 @@ async fn recovery(fault: &str, base: &str, paths: &[String]) -> Duration {
 }
 
 /// Seeds `count` users through `host`; the first user's id and photo path.
-async fn seeded(host: &HostProcess, count: u32) -> (i64, String) {
+async fn seeded(host: &ServerProcess, count: u32) -> (i64, String) {
     let client = client();
     let response = client
         .post(host.url(&format!("/api/v1/seed?count={count}")))

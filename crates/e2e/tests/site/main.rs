@@ -7,6 +7,9 @@
 #[allow(dead_code, unused_imports, unused_macros)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[allow(dead_code)]
+#[path = "../api/server_process.rs"]
+mod server_process;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
