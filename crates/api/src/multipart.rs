@@ -221,25 +221,27 @@ where
     Ok(rest.0.lock().unwrap_or_else(PoisonError::into_inner).seen)
 }
 
-/// Reading stopped early: too much data means the photo was too large; anything else is
-/// a malformed body.
+/// Reading stopped early: too much data means the photo was too large; a body the server
+/// could not deliver did not arrive in full; anything else is a malformed body.
 fn stopped(error: multer::Error, form: RegistrationForm) -> Result<Upload, ApiError> {
-    let too_large = match &error {
-        multer::Error::StreamReadFailed(source) => source
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .is_some_and(|inner| inner.is::<BodyTooLarge>()),
-        _ => false,
-    };
-    if too_large {
-        Ok(Upload {
-            form,
-            photo: Err(PhotoError::TooLarge),
-        })
-    } else {
-        Err(ApiError::MalformedBody(
+    match &error {
+        multer::Error::StreamReadFailed(source) => {
+            let too_large = source
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .is_some_and(|inner| inner.is::<BodyTooLarge>());
+            if too_large {
+                Ok(Upload {
+                    form,
+                    photo: Err(PhotoError::TooLarge),
+                })
+            } else {
+                Err(ApiError::MalformedBody(INCOMPLETE))
+            }
+        }
+        _ => Err(ApiError::MalformedBody(
             "The request body is not valid multipart/form-data.",
-        ))
+        )),
     }
 }
 
@@ -440,6 +442,30 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(upload.form.name.as_deref(), Some("Ann"));
+    }
+
+    #[test]
+    fn a_body_that_fails_mid_form_did_not_arrive_in_full() {
+        let mut bytes = part("name", b"Ann");
+        bytes.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photo\"\r\n\r\nhalf a ph"
+            )
+            .as_bytes(),
+        );
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        let result = futures_executor::block_on(read_registration(
+            Some(&content_type),
+            None,
+            stream::iter(vec![
+                Ok(Bytes::from(bytes)),
+                Err(std::io::Error::other("connection reset")),
+            ]),
+        ));
+        assert!(
+            matches!(result, Err(ApiError::MalformedBody(INCOMPLETE))),
+            "{result:?}"
+        );
     }
 
     #[test]
