@@ -1,7 +1,8 @@
-//! The repository's host as a separate process, as a deployment would run it.
+//! The server under measurement as a separate process, as a deployment runs it: the
+//! repository's host (`spin-host up`) or a real Spin CLI (`spin up`).
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,46 @@ use anyhow::{Context, bail};
 
 use crate::workspace_root;
 
-/// A running `spin-host up`.
+/// A server that serves a Spin application: `up` with Spin's flags.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// How tables name it ("Spin 4.1.0-pre0", "the repository's host").
+    pub label: String,
+    pub binary: PathBuf,
+    /// Environment it runs with (the nodelay build's `SPIN_TCP_NODELAY=1`).
+    pub env: Vec<(String, String)>,
+}
+
+impl Server {
+    /// The repository's host, release build.
+    pub fn host() -> Self {
+        Self {
+            label: "the repository's host".to_owned(),
+            binary: workspace_root().join("target/release/spin-host"),
+            env: Vec::new(),
+        }
+    }
+
+    /// A real Spin CLI, named by its `--version` line plus `suffix`.
+    pub fn spin(binary: &Path, suffix: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let output = Command::new(binary)
+            .arg("--version")
+            .output()
+            .with_context(|| format!("running {}", binary.display()))?;
+        let version = String::from_utf8_lossy(&output.stdout);
+        let version = version.split_whitespace().nth(1).unwrap_or("?");
+        Ok(Self {
+            label: format!("Spin {version}{suffix}"),
+            binary: binary.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        })
+    }
+}
+
+/// A running `spin-host up` or `spin up`.
 pub struct Host {
     child: Child,
     /// `http://127.0.0.1:<port>`.
@@ -50,14 +90,39 @@ impl Host {
         flags: &[&str],
         probe: &str,
     ) -> anyhow::Result<Self> {
-        let binary = workspace_root().join("target/release/spin-host");
+        Self::start_on(
+            &Server::host(),
+            manifest,
+            state_dir,
+            runtime_config,
+            variables,
+            flags,
+            probe,
+        )
+    }
+
+    /// [`Host::start_with`] on `server`.
+    pub fn start_on(
+        server: &Server,
+        manifest: &Path,
+        state_dir: &Path,
+        runtime_config: Option<&Path>,
+        variables: &[(&str, String)],
+        flags: &[&str],
+        probe: &str,
+    ) -> anyhow::Result<Self> {
+        let binary = &server.binary;
         if !binary.exists() {
             bail!(
                 "{} is missing: build it with `cargo build --release -p spin-host` (scripts/bench does)",
                 binary.display()
             );
         }
-        let mut command = Command::new(&binary);
+        let mut command = Command::new(binary);
+        // `spin up` serves from a child process (`spin trigger http`): the server is the
+        // process group, which is what `Drop` ends.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        command.envs(server.env.iter().map(|(k, v)| (k, v)));
         command
             .args(["up", "--listen", "127.0.0.1:0", "-f"])
             .arg(manifest)
@@ -78,15 +143,19 @@ impl Host {
         let mut child = command.spawn().context("starting spin-host")?;
         let stdout = child.stdout.take().context("host stdout")?;
         let mut reader = BufReader::new(stdout);
-        let mut banner = String::new();
-        reader.read_line(&mut banner)?;
-        // Keep reading (and discarding) so the host never writes into a closed pipe.
+        // Spin prints a few lines (and a blank one) before `Serving http://…`.
+        let mut base = None;
+        let mut line = String::new();
+        while base.is_none() {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                bail!("{} exited before serving", binary.display());
+            }
+            base = line.trim().strip_prefix("Serving ").map(str::to_owned);
+        }
+        let base = base.context("the serving address")?;
+        // Keep reading (and discarding) so the server never writes into a closed pipe.
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let base = banner
-            .trim()
-            .strip_prefix("Serving ")
-            .with_context(|| format!("unexpected banner {banner:?}"))?
-            .to_owned();
         let agent = ureq::Agent::new_with_defaults();
         loop {
             if let Ok(response) = agent.get(&format!("{base}{probe}")).call()
@@ -110,6 +179,10 @@ impl Host {
 
 impl Drop for Host {
     fn drop(&mut self) {
+        if let Ok(group) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) on our child's process group; no memory is involved.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

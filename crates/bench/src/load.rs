@@ -2,7 +2,9 @@
 //! at one keep-alive connection, beside a hello-world component on the same host; instances
 //! reused (Spin's default) against one instance per request; the users page on pooled
 //! PostgreSQL; the same endpoints on the WASI 0.2 build; and two host processes sharing
-//! PostgreSQL and Redis.
+//! PostgreSQL and Redis. Then, for each real Spin CLI given, the same endpoints (both
+//! builds, SQLite and the PostgreSQL users page) and hello world on copies of the same data:
+//! the figures `spin up` users get.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,8 +12,8 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use tinypng_mock::{Behaviour, MockTinify};
 
-use crate::host::Host;
-use crate::report::{LoadRow, Report, WrkStats};
+use crate::host::{Host, Server};
+use crate::report::{LoadRow, Report, SpinLoad, WrkStats};
 use crate::{Plan, workspace_root};
 
 /// Key shared by the bench's app and its TinyPNG mock.
@@ -42,6 +44,7 @@ pub fn run(
     runtime: &tokio::runtime::Runtime,
     plan: &Plan,
     work: &Path,
+    spins: &[Server],
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let mock = runtime.block_on(MockTinify::start(TINIFY_KEY, Behaviour::Normal))?;
@@ -171,6 +174,19 @@ pub fn run(
     let (user_id, _) = a_user(&pg_app.base)?;
     drop(pg_app);
 
+    // Every row again under real Spin, on copies of the same data.
+    let seeded = Seeded {
+        runtime_config: &runtime_config,
+        app_variables: &app_variables,
+        pg_variables: &pg_variables,
+        hello_manifest: &hello_manifest,
+        endpoints: &endpoints,
+        inputs: &inputs,
+    };
+    for server in spins {
+        report.spin.push(on_spin(plan, work, server, &seeded)?);
+    }
+
     // Two host processes on the same PostgreSQL schema and Redis stores, loaded together.
     flush_redis()?;
     let state = fresh_dir(&work.join("load-two-hosts"))?;
@@ -230,6 +246,104 @@ pub fn run(
     }
     report.two_hosts = Some(WrkStats::combined(&both));
     Ok(())
+}
+
+/// What the real-Spin rows reuse from the host's runs: the seeded files and schema.
+struct Seeded<'a> {
+    /// The seeded SQLite state's runtime config (its folder is copied for each run).
+    runtime_config: &'a Path,
+    app_variables: &'a [(&'a str, String)],
+    /// The app's variables with the seeded PostgreSQL schema's `database_url`.
+    pg_variables: &'a [(&'a str, String)],
+    hello_manifest: &'a Path,
+    endpoints: &'a [Endpoint],
+    inputs: &'a Inputs,
+}
+
+/// Hello world, every endpoint on both builds (SQLite), and the users page on PostgreSQL
+/// on both builds, all served by `server`.
+fn on_spin(
+    plan: &Plan,
+    work: &Path,
+    server: &Server,
+    seeded: &Seeded<'_>,
+) -> anyhow::Result<SpinLoad> {
+    let dir = work.join(
+        server
+            .label
+            .to_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+    );
+    let start = |manifest: &Path,
+                 state: &Path,
+                 config: Option<&Path>,
+                 variables: &[(&str, String)],
+                 probe: &str| {
+        Host::start_on(server, manifest, state, config, variables, &[], probe)
+            .with_context(|| format!("starting {} on {}", manifest.display(), server.label))
+    };
+    let hello = start(
+        seeded.hello_manifest,
+        &fresh_dir(&dir.join("hello"))?,
+        None,
+        &[],
+        "/hello",
+    )?;
+    let hello_row = measure(
+        plan,
+        seeded.inputs,
+        &hello.base,
+        &Endpoint {
+            label: "hello world (baseline)".into(),
+            path: "/hello".into(),
+            script: None,
+        },
+    )?;
+    drop(hello);
+
+    let sqlite_rows = |manifest: &Path, name: &str| -> anyhow::Result<Vec<LoadRow>> {
+        let state = copy_of_state(seeded.runtime_config, &dir.join(name))?;
+        let config = state.join("runtime-config.toml");
+        let app = start(
+            manifest,
+            &state,
+            Some(&config),
+            seeded.app_variables,
+            "/api/v1/positions",
+        )?;
+        seeded
+            .endpoints
+            .iter()
+            .map(|endpoint| measure(plan, seeded.inputs, &app.base, endpoint))
+            .collect()
+    };
+    let postgres_row = |manifest: &Path, name: &str| -> anyhow::Result<LoadRow> {
+        let state = fresh_dir(&dir.join(name))?;
+        let config = write_runtime_config(&state)?;
+        let app = start(
+            manifest,
+            &state,
+            Some(&config),
+            seeded.pg_variables,
+            "/api/v1/positions",
+        )?;
+        let url = format!("{}{USERS_PAGE}", app.base);
+        Ok(LoadRow {
+            label: format!("GET {USERS_PAGE} on PostgreSQL"),
+            photo_upload: false,
+            many: wrk(plan, Connections::Many, &url, None, seeded.inputs)?,
+            one: wrk(plan, Connections::One, &url, None, seeded.inputs)?,
+        })
+    };
+    let wasi02_toml = workspace_root().join("spin-wasi02.toml");
+    Ok(SpinLoad {
+        server: server.label.clone(),
+        hello: hello_row,
+        wasi03: sqlite_rows(&spin_toml(), "wasi03")?,
+        postgres: postgres_row(&spin_toml(), "wasi03-postgres")?,
+        wasi02: sqlite_rows(&wasi02_toml, "wasi02")?,
+        postgres_wasi02: postgres_row(&wasi02_toml, "wasi02-postgres")?,
+    })
 }
 
 /// One endpoint of a load table.

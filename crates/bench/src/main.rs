@@ -30,6 +30,13 @@ struct Args {
     /// Seconds, tiny data: check that the suite works, not what it measures.
     #[arg(long)]
     smoke: bool,
+    /// A real Spin CLI (≥ 4.1) to run the load rows on as well.
+    #[arg(long)]
+    spin: Option<PathBuf>,
+    /// A Spin CLI with `TCP_NODELAY` behind `SPIN_TCP_NODELAY=1` (../shared/spin's
+    /// 4.1.0-pre0-nodelay build), to show that one change beside stock Spin.
+    #[arg(long)]
+    spin_nodelay: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -114,7 +121,18 @@ fn main() -> anyhow::Result<()> {
     let mut report = report::Report::new(plan, args.smoke);
     report.sizes = report::component_sizes(&workspace_root().join("target"))?;
     report.sizes_wasi02 = report::component_sizes(&workspace_root().join("target/wasi02"))?;
-    load::run(&runtime, &plan, &work, &mut report)?;
+    let mut spins = Vec::new();
+    if let Some(binary) = &args.spin {
+        spins.push(host::Server::spin(binary, "", &[])?);
+    }
+    if let Some(binary) = &args.spin_nodelay {
+        spins.push(host::Server::spin(
+            binary,
+            " + TCP_NODELAY",
+            &[("SPIN_TCP_NODELAY", "1")],
+        )?);
+    }
+    load::run(&runtime, &plan, &work, &spins, &mut report)?;
     scale::run(&runtime, &plan, &work, &mut report)?;
     photo_bench::run(&plan, &work, &mut report)?;
     soak::run(&runtime, &plan, &work, &mut report)?;

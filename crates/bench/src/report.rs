@@ -50,6 +50,29 @@ pub struct LoadRow {
     pub one: WrkStats,
 }
 
+/// The load rows on one real Spin CLI.
+pub struct SpinLoad {
+    /// "Spin 4.1.0-pre0", "Spin 4.1.0-pre0 + TCP_NODELAY".
+    pub server: String,
+    pub hello: LoadRow,
+    /// The app's endpoints, WASI 0.3 build, SQLite.
+    pub wasi03: Vec<LoadRow>,
+    /// The users page, WASI 0.3 build, PostgreSQL.
+    pub postgres: LoadRow,
+    pub wasi02: Vec<LoadRow>,
+    pub postgres_wasi02: LoadRow,
+}
+
+impl SpinLoad {
+    fn rows(&self) -> impl Iterator<Item = &LoadRow> {
+        std::iter::once(&self.hello)
+            .chain(&self.wasi03)
+            .chain(std::iter::once(&self.postgres))
+            .chain(&self.wasi02)
+            .chain(std::iter::once(&self.postgres_wasi02))
+    }
+}
+
 /// One window of the soak.
 pub struct SoakWindow {
     pub stats: WrkStats,
@@ -102,6 +125,8 @@ pub struct Report {
     pub users_one_instance_per_request: Option<WrkStats>,
     pub postgres_users_page: Option<LoadRow>,
     pub two_hosts: Option<WrkStats>,
+    /// The load rows again on each real Spin CLI given (`--spin`, `--spin-nodelay`).
+    pub spin: Vec<SpinLoad>,
     pub scale: Vec<ScaleRow>,
     pub photo: Vec<PhotoRow>,
     /// The host's resident memory after seeding, before the first soak window.
@@ -171,6 +196,7 @@ impl Report {
             users_one_instance_per_request: None,
             postgres_users_page: None,
             two_hosts: None,
+            spin: Vec::new(),
             scale: Vec::new(),
             photo: Vec::new(),
             soak_rss_start: None,
@@ -212,6 +238,7 @@ impl Report {
                 .map(|n| n.get())
                 .unwrap_or(0),
         );
+        self.render_spin(&mut out);
         self.render_load(&mut out);
         self.render_load_wasi02(&mut out);
         self.render_instances_and_backends(&mut out);
@@ -223,12 +250,38 @@ impl Report {
         out
     }
 
+    /// Real Spin first: these are the figures users get.
+    fn render_spin(&self, out: &mut String) {
+        let c = self.plan.connections;
+        for spin in &self.spin {
+            let hello = spin.hello.many.rps;
+            for (build, rows, postgres) in [
+                ("WASI 0.3 build", &spin.wasi03, &spin.postgres),
+                ("WASI 0.2 build", &spin.wasi02, &spin.postgres_wasi02),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "| {}: {build} ({} users, SQLite) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × {0} hello |",
+                    spin.server, self.plan.users
+                );
+                let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+                if build.starts_with("WASI 0.3") {
+                    render_load_row(out, &spin.hello, hello);
+                }
+                for row in rows.iter().chain(std::iter::once(postgres)) {
+                    render_load_row(out, row, hello);
+                }
+                let _ = writeln!(out);
+            }
+        }
+    }
+
     fn render_load(&self, out: &mut String) {
         let p = &self.plan;
         let hello = self.hello().map(|r| r.many.rps).unwrap_or(f64::NAN);
         let _ = writeln!(
             out,
-            "| Load ({} users, SQLite) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × hello |",
+            "| Load on the repository's host ({} users, SQLite) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × hello |",
             p.users,
             c = p.connections
         );
@@ -472,6 +525,22 @@ impl Report {
                 judged(worst.one.p50_ms <= 2.0)
             );
         }
+        for spin in &self.spin {
+            let worst = spin
+                .rows()
+                .filter(|r| !r.photo_upload && !r.label.starts_with("hello"))
+                .max_by(|a, b| a.one.p50_ms.total_cmp(&b.one.p50_ms));
+            if let Some(worst) = worst {
+                let _ = writeln!(
+                    out,
+                    "| {}: every endpoint's p50 at 1 keep-alive connection ≤ 2 ms, both builds, SQLite and PostgreSQL (the upload aside) | worst {:.2} ms ({}) | {} |",
+                    spin.server,
+                    worst.one.p50_ms,
+                    worst.label,
+                    judged(worst.one.p50_ms <= 2.0)
+                );
+            }
+        }
         if let (Some(users), Some(hello)) = (self.users_page(), self.hello()) {
             let ratio = users.many.rps / hello.many.rps;
             let _ = writeln!(
@@ -528,6 +597,7 @@ impl Report {
             .iter()
             .chain(&self.load_wasi02)
             .chain(&self.postgres_users_page)
+            .chain(self.spin.iter().flat_map(SpinLoad::rows))
             .flat_map(|r| [r.many.errors, r.one.errors])
             .chain(self.hello_one_instance_per_request.map(|s| s.errors))
             .chain(self.users_one_instance_per_request.map(|s| s.errors))
