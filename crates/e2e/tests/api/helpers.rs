@@ -145,6 +145,8 @@ pub fn workspace_root() -> PathBuf {
 pub fn build_components(build: Build) {
     static BUILT: [OnceLock<()>; 2] = [OnceLock::new(), OnceLock::new()];
     BUILT[build as usize].get_or_init(|| {
+        spin_host::build::ensure_rust_target(&workspace_root(), "wasm32-wasip2")
+            .expect("the wasm32-wasip2 target");
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo.current_dir(workspace_root()).args([
             "build",

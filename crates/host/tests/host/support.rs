@@ -27,6 +27,8 @@ pub fn fixture_wasm() -> &'static Path {
         // The workspace's own target dir: cargo releases its lock before running tests, and
         // sharing the dir means the wasm dependencies are compiled once for everything.
         let target = workspace_root().join("target");
+        spin_host::build::ensure_rust_target(&workspace_root(), "wasm32-wasip2")
+            .expect("the wasm32-wasip2 target");
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(workspace_root())
             .args([
