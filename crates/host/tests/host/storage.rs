@@ -318,3 +318,27 @@ async fn a_transaction_left_open_by_one_request_is_not_inherited_by_the_next() {
     let error = commit["error"].as_str().unwrap_or_default();
     assert!(error.contains("no transaction is active"), "{commit}");
 }
+
+#[tokio::test]
+async fn store_and_database_files_keep_sqlites_default_journal_as_spin_does() {
+    let app = TestApp::start().await;
+
+    app.json("/all/kv?store=photos&op=set&key=a&value=photo")
+        .await;
+    app.json(&format!(
+        "/all/sqlite?db=reports&sql={}",
+        q("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+    ))
+    .await;
+
+    // Spin sets no pragmas: `spin up` users get the rollback journal, and so must the
+    // tests and benchmarks that stand in for it (WAL would serve writes several times
+    // faster than Spin does).
+    for file in ["photos.db", "reports.db"] {
+        let conn = rusqlite::Connection::open(app.dir.path().join(file)).expect("open");
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .expect("journal mode");
+        assert_eq!(mode, "delete", "{file}");
+    }
+}
