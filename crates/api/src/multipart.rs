@@ -394,20 +394,33 @@ mod tests {
         assert_eq!(upload.photo, Err(PhotoError::Missing));
     }
 
+    /// Reads `bytes` as one chunk, declared as `declared` bytes long, and then, if given,
+    /// the stream fails with `then_error`, as a server reports a body cut short.
+    fn read_arrival(
+        bytes: Vec<u8>,
+        declared: Option<u64>,
+        then_error: Option<&str>,
+    ) -> Result<Upload, ApiError> {
+        let mut chunks = vec![Ok(Bytes::from(bytes))];
+        chunks.extend(then_error.map(|e| Err(std::io::Error::other(e.to_owned()))));
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        futures_executor::block_on(read_registration(
+            Some(&content_type),
+            declared,
+            stream::iter(chunks),
+        ))
+    }
+
+    fn did_not_arrive(result: &Result<Upload, ApiError>) -> bool {
+        matches!(result, Err(ApiError::MalformedBody(INCOMPLETE)))
+    }
+
     #[test]
     fn a_complete_form_in_a_body_shorter_than_declared_is_refused() {
         let bytes = body(&[("name", b"Ann"), ("photo", b"jpeg bytes")]);
         let declared = bytes.len() as u64 + 100;
-        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
-        let result = futures_executor::block_on(read_registration(
-            Some(&content_type),
-            Some(declared),
-            stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(bytes))]),
-        ));
-        assert!(
-            matches!(result, Err(ApiError::MalformedBody(INCOMPLETE))),
-            "{result:?}"
-        );
+        let result = read_arrival(bytes, Some(declared), None);
+        assert!(did_not_arrive(&result), "{result:?}");
     }
 
     #[test]
@@ -415,32 +428,15 @@ mod tests {
         // How a server reports a chunked body whose last chunk never came: the data
         // stream ends in an error (WASI 0.2) or in failed trailers (WASI 0.3).
         let bytes = body(&[("name", b"Ann"), ("photo", b"jpeg bytes")]);
-        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
-        let result = futures_executor::block_on(read_registration(
-            Some(&content_type),
-            None,
-            stream::iter(vec![
-                Ok(Bytes::from(bytes)),
-                Err(std::io::Error::other("connection closed mid-body")),
-            ]),
-        ));
-        assert!(
-            matches!(result, Err(ApiError::MalformedBody(INCOMPLETE))),
-            "{result:?}"
-        );
+        let result = read_arrival(bytes, None, Some("connection closed mid-body"));
+        assert!(did_not_arrive(&result), "{result:?}");
     }
 
     #[test]
     fn a_body_of_exactly_its_declared_length_is_read() {
         let bytes = body(&[("name", b"Ann"), ("photo", b"jpeg bytes")]);
         let declared = bytes.len() as u64;
-        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
-        let upload = futures_executor::block_on(read_registration(
-            Some(&content_type),
-            Some(declared),
-            stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(bytes))]),
-        ))
-        .unwrap();
+        let upload = read_arrival(bytes, Some(declared), None).unwrap();
         assert_eq!(upload.form.name.as_deref(), Some("Ann"));
     }
 
@@ -453,19 +449,8 @@ mod tests {
             )
             .as_bytes(),
         );
-        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
-        let result = futures_executor::block_on(read_registration(
-            Some(&content_type),
-            None,
-            stream::iter(vec![
-                Ok(Bytes::from(bytes)),
-                Err(std::io::Error::other("connection reset")),
-            ]),
-        ));
-        assert!(
-            matches!(result, Err(ApiError::MalformedBody(INCOMPLETE))),
-            "{result:?}"
-        );
+        let result = read_arrival(bytes, None, Some("connection reset"));
+        assert!(did_not_arrive(&result), "{result:?}");
     }
 
     #[test]

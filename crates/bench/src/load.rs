@@ -93,16 +93,7 @@ pub fn run(
         taken_phones,
     };
 
-    let hello_row = measure(
-        plan,
-        &inputs,
-        &hello.base,
-        &Endpoint {
-            label: "hello world (baseline)".into(),
-            path: "/hello".into(),
-            script: None,
-        },
-    )?;
+    let hello_row = measure(plan, &inputs, &hello.base, &Endpoint::hello())?;
     report.load.push(hello_row);
     let endpoints = app_endpoints(user_id, &photo_path);
     for endpoint in &endpoints {
@@ -289,16 +280,7 @@ fn on_spin(
         &[],
         "/hello",
     )?;
-    let hello_row = measure(
-        plan,
-        seeded.inputs,
-        &hello.base,
-        &Endpoint {
-            label: "hello world (baseline)".into(),
-            path: "/hello".into(),
-            script: None,
-        },
-    )?;
+    let hello_row = measure(plan, seeded.inputs, &hello.base, &Endpoint::hello())?;
     drop(hello);
 
     let sqlite_rows = |manifest: &Path, name: &str| -> anyhow::Result<Vec<LoadRow>> {
@@ -352,6 +334,17 @@ struct Endpoint {
     path: String,
     /// A wrk script from crates/bench/wrk; `register.lua` needs fresh tokens per run.
     script: Option<&'static str>,
+}
+
+impl Endpoint {
+    /// The hello-world component's one route: every load table's baseline.
+    fn hello() -> Self {
+        Self {
+            label: "hello world (baseline)".into(),
+            path: "/hello".into(),
+            script: None,
+        }
+    }
 }
 
 /// The app's endpoints the load tables measure, the users page first.
