@@ -61,7 +61,11 @@ async fn positions_json() -> Result<Vec<u8>, ApiError> {
             }
         }
     }
-    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    let db = Database::open(
+        &platform::setting(vars::DATABASE_URL).await?,
+        platform::postgres_ca_root,
+    )
+    .await?;
     let positions = db.positions().await?;
     if positions.is_empty() {
         return Err(ApiError::PositionsNotFound);

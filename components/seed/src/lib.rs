@@ -85,7 +85,11 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
 async fn seed(request: Request) -> Result<Reply, ApiError> {
     let count = requested_count(QueryParams::of(request.uri()).get("count"))?;
 
-    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    let db = Database::open(
+        &platform::setting(vars::DATABASE_URL).await?,
+        platform::postgres_ca_root,
+    )
+    .await?;
     let positions = predefined_positions();
     db.ensure_positions(&positions).await?;
     Cache::open().await?.invalidate(POSITIONS_CACHE_KEY).await?;

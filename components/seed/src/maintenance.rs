@@ -32,7 +32,11 @@ struct Removal {
 }
 
 pub async fn photos(request: Request) -> Result<Reply, ApiError> {
-    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    let db = Database::open(
+        &platform::setting(vars::DATABASE_URL).await?,
+        platform::postgres_ca_root,
+    )
+    .await?;
     let photos = PhotoStore::open().await?;
     if request.method() == Method::GET {
         let names = photos.names().await?;

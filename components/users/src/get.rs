@@ -10,7 +10,11 @@ use storage::Database;
 
 pub async fn get_user(request: &Request, id: &str) -> Result<Reply, ApiError> {
     let id = parse_integer(id).ok_or(ApiError::InvalidUserId)?;
-    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    let db = Database::open(
+        &platform::setting(vars::DATABASE_URL).await?,
+        platform::postgres_ca_root,
+    )
+    .await?;
     let user = db.user(id).await?.ok_or(ApiError::UserNotFound)?;
     let base = api::request_url::base_url(request.headers(), request.uri());
     Ok(api::json(

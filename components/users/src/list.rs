@@ -22,7 +22,11 @@ pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
     let list_url = base
         .join(crate::USERS_PATH)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    let db = Database::open(
+        &platform::setting(vars::DATABASE_URL).await?,
+        platform::postgres_ca_root,
+    )
+    .await?;
     let (total, users) = db.users_page(wanted.offset(), wanted.count).await?;
     let page = wanted
         .locate(total, &list_url)

@@ -25,7 +25,11 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
 
     // 1. Token: before reading the body, so an unauthorised upload costs nothing.
     let (tokens, token_key) = valid_token(&parts.headers).await?;
-    let db = Database::open(&platform::setting(vars::DATABASE_URL).await?).await?;
+    let db = Database::open(
+        &platform::setting(vars::DATABASE_URL).await?,
+        platform::postgres_ca_root,
+    )
+    .await?;
     if db.token_used(token_key.as_str()).await? {
         return Err(ApiError::TokenExpired);
     }

@@ -85,6 +85,8 @@ pub mod vars {
     pub const TINIFY_TIMEOUT_MS: &str = "tinify_timeout_ms";
     /// Secret for the seed endpoint; empty disables it.
     pub const SEED_KEY: &str = "seed_key";
+    /// PEM of a private CA to trust for PostgreSQL's TLS certificate; empty for none.
+    pub const POSTGRES_CA_ROOT: &str = "postgres_ca_root";
 }
 
 /// Runs `handler` for `request` with the contract's CORS and error handling around it.
@@ -131,6 +133,12 @@ pub async fn setting(name: &str) -> Result<String, ApiError> {
 /// A Spin variable's value, or `default` when it is unset or unreadable.
 pub async fn setting_or(name: &str, default: &str) -> String {
     variable(name).await.unwrap_or_else(|_| default.to_owned())
+}
+
+/// The private CA a PostgreSQL server's certificate chains to, if the operator set one
+/// (`postgres_ca_root`, PEM). Read only when a new database connection is opened.
+pub async fn postgres_ca_root() -> Option<String> {
+    Some(setting_or(vars::POSTGRES_CA_ROOT, "").await).filter(|pem| !pem.trim().is_empty())
 }
 
 /// `N` bytes from the host's CSPRNG (`wasi:random`).

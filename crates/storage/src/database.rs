@@ -245,15 +245,25 @@ impl Backend {
 
 impl Database {
     /// The database `database_url` names, its schema up to date: the instance's kept
-    /// connection, or a new one (migrated if need be, then kept).
-    pub async fn open(database_url: &str) -> Result<Self, StoreError> {
+    /// connection, or a new one (migrated if need be, then kept). A new PostgreSQL
+    /// connection trusts the CA root `ca_root` yields (PEM), if any, besides the system's;
+    /// it is asked only then, so a kept connection costs no variable lookup.
+    pub async fn open(
+        database_url: &str,
+        ca_root: impl AsyncFnOnce() -> Option<String>,
+    ) -> Result<Self, StoreError> {
         if let Some(conn) = kept(database_url) {
             return Ok(Self {
                 conn,
                 url: database_url.to_owned(),
             });
         }
-        let conn = Conn::open(&Backend::from_url(database_url)?).await?;
+        let backend = Backend::from_url(database_url)?;
+        let ca_root = match backend {
+            Backend::Postgres(_) => ca_root().await,
+            Backend::Sqlite(_) => None,
+        };
+        let conn = Conn::open(&backend, ca_root).await?;
         let db = Self {
             conn: Rc::new(conn),
             url: database_url.to_owned(),

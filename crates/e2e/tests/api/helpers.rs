@@ -166,7 +166,11 @@ pub fn build_components(build: Build) {
     });
 }
 
-/// Drops schemas left by earlier runs, once per run.
+/// How old a test schema must be before a later run drops it: older than any run, so two
+/// runs at once (a CI run beside a developer's) never drop each other's schemas.
+const STALE_SCHEMA_SECS: u64 = 3 * 60 * 60;
+
+/// Drops schemas left by earlier runs (`e2e_<unix seconds>_<random>`), once per run.
 async fn clean_old_schemas() {
     static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     CLEANED
@@ -179,11 +183,19 @@ async fn clean_old_schemas() {
                 )
                 .await
                 .expect("listing schemas");
+            let stale_before = unix_secs().saturating_sub(STALE_SCHEMA_SECS);
             for row in rows {
                 let name: String = row.get(0);
-                let _ = client
-                    .execute(&format!("DROP SCHEMA {name} CASCADE"), &[])
-                    .await;
+                let created = name
+                    .strip_prefix("e2e_")
+                    .and_then(|rest| rest.split_once('_'))
+                    .and_then(|(secs, _)| secs.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if created < stale_before {
+                    let _ = client
+                        .execute(&format!("DROP SCHEMA {name} CASCADE"), &[])
+                        .await;
+                }
             }
         })
         .await;
@@ -206,6 +218,11 @@ pub struct AppOptions {
     pub seed_key: &'static str,
     pub cors_allowed_origins: &'static str,
     pub token_ttl_seconds: u64,
+    /// PostgreSQL runs only: reach it over TLS, with Spin's default sslmode, through this
+    /// front (crate `pg-tls-front`) instead of in plain text.
+    pub postgres_tls_front: Option<std::net::SocketAddr>,
+    /// `postgres_ca_root`: a CA (PEM) to trust for PostgreSQL's certificate.
+    pub postgres_ca_root: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -217,6 +234,8 @@ impl Default for AppOptions {
             seed_key: SEED_KEY,
             cors_allowed_origins: "*",
             token_ttl_seconds: 2_400,
+            postgres_tls_front: None,
+            postgres_ca_root: None,
         }
     }
 }
@@ -262,12 +281,24 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
             (url, Some(schema))
         }
     };
+    // Over TLS: the same schema through the front, with Spin's default sslmode (prefer).
+    let (database_url, postgres_host) = match (options.postgres_tls_front, &schema) {
+        (Some(front), Some(schema)) => (
+            format!("postgres://postgres@{front}/test?options=-c%20search_path%3D{schema}"),
+            front.to_string(),
+        ),
+        _ => (database_url, PG_HOST.to_owned()),
+    };
 
     let runtime_config = dir.path().join("runtime-config.toml");
     std::fs::write(&runtime_config, local_stores_config()).expect("writing runtime config");
     let variables = BTreeMap::from([
         ("database_url".to_owned(), database_url),
-        ("postgres_host".to_owned(), PG_HOST.to_owned()),
+        ("postgres_host".to_owned(), postgres_host),
+        (
+            "postgres_ca_root".to_owned(),
+            options.postgres_ca_root.clone().unwrap_or_default(),
+        ),
         ("tinify_base_url".to_owned(), tinify.url()),
         (
             "tinify_api_key".to_owned(),
@@ -342,7 +373,7 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
 /// A fresh PostgreSQL schema: the `database_url` that selects it, and its name.
 pub async fn postgres_schema() -> (String, String) {
     clean_old_schemas().await;
-    let schema = format!("e2e_{}", random_suffix());
+    let schema = format!("e2e_{}_{}", unix_secs(), random_suffix());
     pg_client()
         .await
         .execute(&format!("CREATE SCHEMA {schema}"), &[])
@@ -352,6 +383,13 @@ pub async fn postgres_schema() -> (String, String) {
         "postgres://postgres@{PG_HOST}/test?sslmode=disable&options=-c%20search_path%3D{schema}"
     );
     (url, schema)
+}
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 fn random_suffix() -> String {

@@ -19,6 +19,7 @@ mod maintenance;
 mod multi_process;
 mod photos;
 mod positions;
+mod postgres_tls;
 mod raw_http;
 mod registration;
 mod registration_races;

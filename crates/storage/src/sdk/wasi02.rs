@@ -17,7 +17,18 @@ pub(crate) enum Conn {
 }
 
 impl Conn {
-    pub(crate) async fn open(backend: &Backend) -> Result<Self, StoreError> {
+    /// Opens `backend`. `spin:postgres@4.0.0` has no way to add a CA root, so one given
+    /// is refused rather than ignored (the connection would fail verification anyway).
+    pub(crate) async fn open(
+        backend: &Backend,
+        ca_root: Option<String>,
+    ) -> Result<Self, StoreError> {
+        if ca_root.is_some() {
+            return Err(StoreError::unavailable(
+                "postgres_ca_root needs the WASI 0.3 build (spin:postgres@4.2.0); \
+                 the WASI 0.2 build trusts the system's roots only",
+            ));
+        }
         Ok(match backend {
             Backend::Sqlite(name) => Conn::Sqlite(sqlite::Connection::open(name).map_err(|e| {
                 StoreError::unavailable(format!("opening SQLite database `{name}`: {e:?}"))

@@ -20,7 +20,12 @@ pub(crate) enum Conn {
 }
 
 impl Conn {
-    pub(crate) async fn open(backend: &Backend) -> Result<Self, StoreError> {
+    /// Opens `backend`; a PostgreSQL connection trusts `ca_root` (PEM) besides the
+    /// system's roots (`spin:postgres@4.2.0`'s connection builder).
+    pub(crate) async fn open(
+        backend: &Backend,
+        ca_root: Option<String>,
+    ) -> Result<Self, StoreError> {
         Ok(match backend {
             Backend::Sqlite(name) => {
                 Conn::Sqlite(sqlite::Connection::open(name).await.map_err(|e| {
@@ -28,7 +33,11 @@ impl Conn {
                 })?)
             }
             Backend::Postgres(address) => {
-                Conn::Postgres(pg::Connection::open(address.as_str()).await.map_err(|e| {
+                let options = pg::OpenOptions {
+                    ca_root: ca_root.map(pg::Certificate::Text),
+                };
+                let conn = pg::Connection::open_with_options(address.as_str(), options).await;
+                Conn::Postgres(conn.map_err(|e| {
                     StoreError::unavailable(format!("connecting to PostgreSQL: {e}"))
                 })?)
             }
