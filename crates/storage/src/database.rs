@@ -445,17 +445,12 @@ impl Database {
     /// Runs a statement for its effect (no rows are read).
     async fn execute(&self, sql: &Sql, params: &[Param<'_>]) -> Result<(), StoreError> {
         let result = self.conn.execute(sql.sqlite, sql.postgres, params).await;
-        if let Err(error) = &result
-            && !matches!(error, StoreError::Conflict(_))
-        {
-            forget(&self.url, &self.conn);
-        }
-        result
+        self.kept_unless_broken(result)
     }
 
-    /// Runs a statement without parameters (migrations).
+    /// Runs a statement without parameters, the same text in both dialects (migrations).
     async fn run_raw(&self, statement: &str) -> Result<(), StoreError> {
-        self.conn.run_raw(statement).await
+        self.conn.execute(statement, statement, &[]).await
     }
 
     /// Runs one statement and collects its rows as cells.
@@ -463,8 +458,7 @@ impl Database {
         self.query_text(sql.sqlite, sql.postgres, params).await
     }
 
-    /// [`Database::query`] with the statement's text in each dialect. A failure other than a
-    /// conflict may mean the connection itself is broken: it is no longer kept.
+    /// [`Database::query`] with the statement's text in each dialect.
     async fn query_text(
         &self,
         sqlite: &str,
@@ -472,6 +466,12 @@ impl Database {
         params: &[Param<'_>],
     ) -> Result<Vec<Vec<Cell>>, StoreError> {
         let result = self.run(sqlite, postgres, params).await;
+        self.kept_unless_broken(result)
+    }
+
+    /// Passes `result` on; a failure other than a conflict may mean the connection itself
+    /// is broken, so it is no longer kept for the instance's next requests.
+    fn kept_unless_broken<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         if let Err(error) = &result
             && !matches!(error, StoreError::Conflict(_))
         {

@@ -45,14 +45,6 @@ impl Conn {
         matches!(self, Conn::Postgres(_))
     }
 
-    /// Runs a statement without parameters (migrations).
-    pub(crate) async fn run_raw(&self, statement: &str) -> Result<(), StoreError> {
-        match self {
-            Conn::Sqlite(conn) => conn.execute(statement, &[]).map(drop).map_err(sqlite_error),
-            Conn::Postgres(conn) => conn.execute(statement, &[]).map(drop).map_err(pg_error),
-        }
-    }
-
     /// Runs one statement (its text in each dialect) for its effect, reading no rows.
     pub(crate) async fn execute(
         &self,

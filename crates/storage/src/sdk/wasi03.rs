@@ -48,22 +48,6 @@ impl Conn {
         matches!(self, Conn::Postgres(_))
     }
 
-    /// Runs a statement without parameters (migrations).
-    pub(crate) async fn run_raw(&self, statement: &str) -> Result<(), StoreError> {
-        match self {
-            Conn::Sqlite(conn) => {
-                let result = conn.execute(statement, []).await.map_err(sqlite_error)?;
-                result.collect().await.map_err(sqlite_error)?;
-            }
-            Conn::Postgres(conn) => {
-                conn.execute(statement.to_owned(), Vec::new())
-                    .await
-                    .map_err(pg_error)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Runs one statement (its text in each dialect) for its effect, reading no rows.
     pub(crate) async fn execute(
         &self,
