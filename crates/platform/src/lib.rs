@@ -9,8 +9,10 @@
 
 #![warn(missing_docs)]
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -87,6 +89,10 @@ pub mod vars {
     pub const SEED_KEY: &str = "seed_key";
     /// PEM of a private CA to trust for PostgreSQL's TLS certificate; empty for none.
     pub const POSTGRES_CA_ROOT: &str = "postgres_ca_root";
+    /// Secret that signs registration tokens; empty: a key the app makes and stores.
+    pub const TOKEN_SIGNING_KEY: &str = "token_signing_key";
+    /// The signing secret before the last rotation, still accepted; empty for none.
+    pub const TOKEN_SIGNING_KEY_PREVIOUS: &str = "token_signing_key_previous";
 }
 
 /// Runs `handler` for `request` with the contract's CORS and error handling around it.
@@ -123,16 +129,43 @@ where
     reply
 }
 
+/// Variables this instance has read, by name.
+///
+/// A variable is read from Spin once per instance: Spin's providers do each read as
+/// blocking work (the environment provider inside tokio's `block_in_place`), and a
+/// request's handful of reads cost more than its query. Spin bounds an instance's life
+/// (WASI 0.3: 128 requests or 1 s idle by default; WASI 0.2: one request), so a changed
+/// variable, a rotated Vault secret included, applies within that bound (README,
+/// "Configuration").
+static READ: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
+/// The variables read so far. Each update is one insert, so a panic elsewhere cannot leave
+/// the map half-written: a poisoned lock is still good.
+fn variables_read() -> MutexGuard<'static, BTreeMap<String, String>> {
+    READ.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn instance_variable(name: &str) -> Result<String, String> {
+    if let Some(value) = variables_read().get(name) {
+        return Ok(value.clone());
+    }
+    let value = variable(name).await?;
+    variables_read().insert(name.to_owned(), value.clone());
+    Ok(value)
+}
+
 /// A Spin variable's value; an error if the component cannot read it (a manifest mistake).
 pub async fn setting(name: &str) -> Result<String, ApiError> {
-    variable(name)
+    instance_variable(name)
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading variable `{name}`: {e}")))
 }
 
 /// A Spin variable's value, or `default` when it is unset or unreadable.
 pub async fn setting_or(name: &str, default: &str) -> String {
-    variable(name).await.unwrap_or_else(|_| default.to_owned())
+    instance_variable(name)
+        .await
+        .unwrap_or_else(|_| default.to_owned())
 }
 
 /// The private CA a PostgreSQL server's certificate chains to, if the operator set one
