@@ -1,15 +1,15 @@
 //! `GET /api/v1/token` (also `POST`): CONTRACT.md, "GET /api/v1/token".
 //!
-//! Issues a fresh token and records its digest and expiry in the `tokens` store. Whether a
-//! token has been used is decided later, by the database, when a registration succeeds.
+//! Issues a signed token that carries its own expiry (`domain::token`). Nothing is stored:
+//! a flood of requests grows no store. Whether a token has been used is decided later, by
+//! the database, when a registration succeeds.
 
 use api::wire::TokenBody;
 use api::{ApiError, Reply};
-use domain::token::{DEFAULT_TTL_SECONDS, Token, TokenGrant};
+use domain::token::DEFAULT_TTL_SECONDS;
 use http::{HeaderValue, Method, StatusCode, header};
 use platform::Request;
 use platform::vars;
-use storage::TokenStore;
 
 platform::http_entry!(issue_token);
 
@@ -21,11 +21,8 @@ async fn issue_token(request: Request) -> Result<Reply, ApiError> {
         .parse()
         .unwrap_or(DEFAULT_TTL_SECONDS);
 
-    let token = Token::from_random(platform::random_bytes()?);
-    TokenStore::open()
-        .await?
-        .issue(&token.key(), TokenGrant::issued(platform::unix_now(), ttl))
-        .await?;
+    let key = token_keys::for_issuing().await?;
+    let token = key.issue(platform::random_bytes()?, platform::unix_now(), ttl);
 
     let mut reply = api::json(
         StatusCode::OK,

@@ -11,12 +11,12 @@ use domain::FieldErrors;
 use domain::fields::{parse_integer, present};
 use domain::photo_file::PhotoFile;
 use domain::registration::{Registration, UNKNOWN_POSITION};
-use domain::token::{Token, TokenKey};
+use domain::token::{PresentedToken, TokenKey};
 use http::StatusCode;
 use http_body_util::BodyDataStream;
 use platform::Request;
 use platform::vars;
-use storage::{Database, NewUser, PhotoStore, StoreError, TokenStore};
+use storage::{Database, NewUser, PhotoStore, StoreError};
 
 use crate::optimize::optimize;
 
@@ -24,7 +24,7 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
     let (parts, body) = request.into_parts();
 
     // 1. Token: before reading the body, so an unauthorised upload costs nothing.
-    let (tokens, token_key) = valid_token(&parts.headers).await?;
+    let token_key = valid_token(&parts.headers).await?;
     let db = Database::open(
         &platform::setting(vars::DATABASE_URL).await?,
         platform::postgres_ca_root,
@@ -101,10 +101,6 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
         }
     };
 
-    // The token is spent in SQL already; dropping the grant only tidies the store.
-    if let Err(e) = tokens.forget(&token_key).await {
-        eprintln!("could not forget a used token: {e:#}");
-    }
     Ok(api::json(
         StatusCode::CREATED,
         &CreatedBody {
@@ -115,26 +111,22 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
     ))
 }
 
-/// The key of the request's token if it was issued and has not expired, with the open
-/// `tokens` store (the registration forgets the token there once it succeeds).
-async fn valid_token(headers: &http::HeaderMap) -> Result<(TokenStore, TokenKey), ApiError> {
+/// The single-use key of the request's token, if the token is ours and unexpired. Whether
+/// it was used already is the database's to say.
+async fn valid_token(headers: &http::HeaderMap) -> Result<TokenKey, ApiError> {
     let raw = headers
         .get("token")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .ok_or(ApiError::TokenRequired)?;
-    let key = Token::parse(raw).ok_or(ApiError::TokenExpired)?.key();
-    let tokens = TokenStore::open().await?;
-    match tokens.grant(&key).await? {
-        Some(grant) if grant.is_valid_at(platform::unix_now()) => Ok((tokens, key)),
-        Some(_) => {
-            // Expired: nobody can use it any more, so it need not be kept.
-            let _ = tokens.forget(&key).await;
-            Err(ApiError::TokenExpired)
-        }
-        None => Err(ApiError::TokenExpired),
-    }
+    let token = PresentedToken::parse(raw).ok_or(ApiError::TokenExpired)?;
+    let key = token_keys::for_verifying(token.key_id())
+        .await?
+        .ok_or(ApiError::TokenExpired)?;
+    token
+        .verify(&key, platform::unix_now())
+        .map_err(|_| ApiError::TokenExpired)
 }
 
 fn new_user(

@@ -6,8 +6,7 @@ use sha2::{Digest, Sha256};
 /// A strong ETag for `content`: a quoted, truncated SHA-256.
 pub fn etag_for(content: &[u8]) -> String {
     let digest = Sha256::digest(content);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
 /// Whether the client's `If-None-Match` already names `etag` (weak comparison, as RFC 9110

@@ -15,14 +15,17 @@ pub struct PhotoFile(String);
 impl PhotoFile {
     /// A fresh name from random bytes (supplied by the caller's CSPRNG).
     pub fn from_random(bytes: [u8; PHOTO_NAME_BYTES]) -> Self {
-        Self(format!("{}{EXTENSION}", hex(&bytes)))
+        Self(format!("{}{EXTENSION}", hex::encode(bytes)))
     }
 
     /// The name for shared content (the seed's standard photo): derived from the bytes, so
     /// storing it twice stores it once.
     pub fn for_content(jpeg: &[u8]) -> Self {
         let digest = Sha256::digest(jpeg);
-        Self(format!("{}{EXTENSION}", hex(&digest[..PHOTO_NAME_BYTES])))
+        Self(format!(
+            "{}{EXTENSION}",
+            hex::encode(&digest[..PHOTO_NAME_BYTES])
+        ))
     }
 
     /// A requested name, if it has the shape of ours; anything else cannot exist.
@@ -45,10 +48,6 @@ impl fmt::Display for PhotoFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

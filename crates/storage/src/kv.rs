@@ -1,14 +1,14 @@
-//! Key-value stores: issued tokens, photo blobs and cached responses.
+//! Key-value stores: token signing keys, photo blobs and cached responses.
 //!
 //! Store labels are fixed here and must be granted in `spin.toml` (`key_value_stores`) and
 //! defined in the runtime config.
 
-use domain::token::{TokenGrant, TokenKey};
+use domain::token::{KeyId, SigningKey};
 
 use crate::error::StoreError;
 use crate::sdk::KvStore as Store;
 
-/// Label of the store holding issued tokens.
+/// Label of the store holding the token signing keys the app made itself.
 pub const TOKENS: &str = "tokens";
 /// Label of the store holding photo bytes.
 pub const PHOTOS: &str = "photos";
@@ -17,11 +17,24 @@ pub const CACHE: &str = "cache";
 /// Cache key of the serialised positions answer.
 pub const POSITIONS_CACHE_KEY: &str = "positions";
 
-/// Issued registration tokens, by digest, with their expiry.
+/// Key of the signing key new tokens are signed with.
+const CURRENT_KEY: &str = "signing-key";
+
+/// Key of the entry holding the signing key with id `id`.
+fn key_entry(id: KeyId) -> String {
+    format!("{CURRENT_KEY}/{id}")
+}
+
+/// Token signing keys the app made itself, for deployments that configure none.
 ///
-/// Whether a token has been *used* is not kept here: the key-value API has no
-/// compare-and-swap, so single use is decided by the database's UNIQUE constraint on
-/// `users.registration_token` instead.
+/// Tokens are not stored: they verify themselves (`domain::token`). What is stored is the
+/// key that signs them, once: `signing-key` names the key new tokens are signed with, and
+/// `signing-key/<id>` holds each key ever made, written before it signs anything and never
+/// overwritten. Two entries, because Spin's key-value API cannot create an entry only if it
+/// is absent (its compare-and-swap, on SQLite, upserts a missing key): two instances
+/// starting together on an empty store may both make a key, and the later write of
+/// `signing-key` wins. The tokens the other one signed meanwhile still verify, through
+/// their key's own entry.
 pub struct TokenStore(Store);
 
 impl TokenStore {
@@ -30,26 +43,31 @@ impl TokenStore {
         Store::open(TOKENS).await.map(Self)
     }
 
-    /// Records a newly issued token.
-    pub async fn issue(&self, key: &TokenKey, grant: TokenGrant) -> Result<(), StoreError> {
-        let value =
-            serde_json::to_vec(&grant).map_err(|e| StoreError::unavailable(e.to_string()))?;
-        self.0.set(key.as_str(), &value).await
+    /// The key new tokens are signed with, if one was made.
+    pub async fn current_key(&self) -> Result<Option<SigningKey>, StoreError> {
+        self.read_key(CURRENT_KEY).await
     }
 
-    /// The grant for a token, if it was issued (and not yet cleaned up).
-    pub async fn grant(&self, key: &TokenKey) -> Result<Option<TokenGrant>, StoreError> {
-        let Some(bytes) = self.0.get(key.as_str()).await? else {
+    /// The key with id `id`, if this store ever held it.
+    pub async fn key(&self, id: KeyId) -> Result<Option<SigningKey>, StoreError> {
+        self.read_key(&key_entry(id)).await
+    }
+
+    /// Keeps a newly made key: under its id first, so that it verifies whatever happens
+    /// next, then as the current key.
+    pub async fn add_key(&self, key: &SigningKey) -> Result<(), StoreError> {
+        let stored = key.to_stored();
+        self.0.set(&key_entry(key.id()), &stored).await?;
+        self.0.set(CURRENT_KEY, &stored).await
+    }
+
+    async fn read_key(&self, entry: &str) -> Result<Option<SigningKey>, StoreError> {
+        let Some(bytes) = self.0.get(entry).await? else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes)
+        SigningKey::from_stored(&bytes)
             .map(Some)
-            .map_err(|e| StoreError::unavailable(format!("corrupt token grant: {e}")))
-    }
-
-    /// Forgets a token (after its registration, or once expired).
-    pub async fn forget(&self, key: &TokenKey) -> Result<(), StoreError> {
-        self.0.delete(key.as_str()).await
+            .ok_or_else(|| StoreError::unavailable(format!("`{entry}` in `{TOKENS}` is corrupt")))
     }
 }
 

@@ -223,6 +223,8 @@ pub struct AppOptions {
     pub postgres_tls_front: Option<std::net::SocketAddr>,
     /// `postgres_ca_root`: a CA (PEM) to trust for PostgreSQL's certificate.
     pub postgres_ca_root: Option<String>,
+    /// `token_signing_key` and `token_signing_key_previous`; empty: not configured.
+    pub token_signing_keys: (&'static str, &'static str),
 }
 
 impl Default for AppOptions {
@@ -236,6 +238,7 @@ impl Default for AppOptions {
             token_ttl_seconds: 2_400,
             postgres_tls_front: None,
             postgres_ca_root: None,
+            token_signing_keys: ("", ""),
         }
     }
 }
@@ -316,6 +319,14 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
         (
             "token_ttl_seconds".to_owned(),
             options.token_ttl_seconds.to_string(),
+        ),
+        (
+            "token_signing_key".to_owned(),
+            options.token_signing_keys.0.to_owned(),
+        ),
+        (
+            "token_signing_key_previous".to_owned(),
+            options.token_signing_keys.1.to_owned(),
         ),
     ]);
     let state_dir = dir.path().join(".spin");
@@ -635,16 +646,26 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// How many photos the photo store holds.
-    pub fn photos_stored(&self) -> i64 {
-        let db = rusqlite::Connection::open(self.dir.path().join("photos.db"))
-            .expect("opening the store");
+    /// How many entries the key-value store `label` holds (each store is a SQLite file
+    /// beside the runtime config; one never opened holds none).
+    pub fn entries_in(&self, label: &str) -> i64 {
+        let file = self.dir.path().join(format!("{label}.db"));
+        let Ok(db) =
+            rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        else {
+            return 0;
+        };
         db.query_row(
-            "SELECT COUNT(*) FROM spin_key_value WHERE store = 'photos'",
-            [],
+            "SELECT COUNT(*) FROM spin_key_value WHERE store = ?1",
+            [label],
             |r| r.get(0),
         )
         .unwrap_or(0)
+    }
+
+    /// How many photos the photo store holds.
+    pub fn photos_stored(&self) -> i64 {
+        self.entries_in("photos")
     }
 
     /// Stores a photo no user has, as a registration killed between storing its photo and

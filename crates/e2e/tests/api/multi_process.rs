@@ -116,6 +116,30 @@ async fn two_host_processes_share_postgresql_and_redis() {
         .expect("HTTP client");
     let (one, other) = (&hosts[0], &hosts[1]);
 
+    // The first tokens, asked of both hosts at once: each may make a signing key in the
+    // shared `tokens` store, and every token must verify on the other host (422 for the
+    // invalid fields, not 401).
+    let first_tokens = futures::future::join_all((0..16).map(|n| {
+        let (client, hosts) = (&client, &hosts);
+        async move { (n, token(client, &hosts[n % 2]).await) }
+    }))
+    .await;
+    let mut invalid = Registration::valid(900);
+    invalid.email = Some("nope".into());
+    for (n, first_token) in &first_tokens {
+        let (status, body) = register(&client, &hosts[(n + 1) % 2], first_token, &invalid).await;
+        assert_eq!(status, 422, "token {n}: {body}");
+    }
+    let keys_stored: i64 = redis::cmd("DBSIZE")
+        .query(
+            &mut redis::Client::open(format!("{REDIS}/{}", REDIS_STORES[0].1))
+                .and_then(|c| c.get_connection())
+                .expect("Redis"),
+        )
+        .expect("DBSIZE");
+    // `signing-key` and one `signing-key/<id>` per key made: no entry per token.
+    assert!((2..=17).contains(&keys_stored), "{keys_stored} entries");
+
     // Seeding through one host is seen through the other, positions included.
     let seeded = client
         .post(one.url("/api/v1/seed?count=5"))
