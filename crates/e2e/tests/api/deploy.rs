@@ -177,6 +177,7 @@ async fn the_app_serves_with_the_production_runtime_config() {
         .await
         .expect("token request");
 
-    // A token is recorded in the `tokens` store: on Redis, with this config.
+    // The first token makes the signing key in the `tokens` store: on Redis, with this
+    // config.
     assert_eq!(response.status(), 200);
 }
