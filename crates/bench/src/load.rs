@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use tinypng_mock::{Behaviour, MockTinify};
 
 use crate::host::{Host, Server};
-use crate::report::{LoadRow, Report, SpinLoad, WrkStats};
+use crate::report::{LoadRow, Report, SpinLoad, TokenFlood, WrkStats};
 use crate::{Plan, workspace_root};
 
 /// Key shared by the bench's app and its TinyPNG mock.
@@ -101,6 +101,7 @@ pub fn run(
             .load
             .push(measure(plan, &inputs, &app.base, endpoint)?);
     }
+    report.token_flood = Some(token_flood(plan, &inputs, &app.base, &state)?);
 
     // The same app and hello world with a fresh instance for every request.
     report.hello_one_instance_per_request = Some(one_instance_per_request(
@@ -283,7 +284,11 @@ fn on_spin(
     let hello_row = measure(plan, seeded.inputs, &hello.base, &Endpoint::hello())?;
     drop(hello);
 
-    let sqlite_rows = |manifest: &Path, name: &str| -> anyhow::Result<Vec<LoadRow>> {
+    // The endpoints on SQLite; then, if `flood`, the token flood on the same app.
+    let sqlite_rows = |manifest: &Path,
+                       name: &str,
+                       flood: bool|
+     -> anyhow::Result<(Vec<LoadRow>, Option<TokenFlood>)> {
         let state = copy_of_state(seeded.runtime_config, &dir.join(name))?;
         let config = state.join("runtime-config.toml");
         let app = start(
@@ -293,11 +298,15 @@ fn on_spin(
             seeded.app_variables,
             "/api/v1/positions",
         )?;
-        seeded
+        let rows = seeded
             .endpoints
             .iter()
             .map(|endpoint| measure(plan, seeded.inputs, &app.base, endpoint))
-            .collect()
+            .collect::<anyhow::Result<_>>()?;
+        let flood = flood
+            .then(|| token_flood(plan, seeded.inputs, &app.base, &state))
+            .transpose()?;
+        Ok((rows, flood))
     };
     let postgres_row = |manifest: &Path, name: &str| -> anyhow::Result<LoadRow> {
         let state = fresh_dir(&dir.join(name))?;
@@ -318,14 +327,49 @@ fn on_spin(
         })
     };
     let wasi02_toml = workspace_root().join("spin-wasi02.toml");
+    let (wasi03, token_flood) = sqlite_rows(&spin_toml(), "wasi03", true)?;
     Ok(SpinLoad {
         server: server.label.clone(),
         hello: hello_row,
-        wasi03: sqlite_rows(&spin_toml(), "wasi03")?,
+        wasi03,
         postgres: postgres_row(&spin_toml(), "wasi03-postgres")?,
-        wasi02: sqlite_rows(&wasi02_toml, "wasi02")?,
+        wasi02: sqlite_rows(&wasi02_toml, "wasi02", false)?.0,
         postgres_wasi02: postgres_row(&wasi02_toml, "wasi02-postgres")?,
+        token_flood: token_flood.context("the WASI 0.3 rows flood the token endpoint")?,
     })
+}
+
+/// Tokens from the app at `base`, `plan.connections` at a time, until `plan.token_flood`
+/// have been issued (at least one wrk run); then the entries of the `tokens` store kept in
+/// `state` (a Spin SQLite key-value file beside the runtime config).
+fn token_flood(
+    plan: &Plan,
+    inputs: &Inputs,
+    base: &str,
+    state: &Path,
+) -> anyhow::Result<TokenFlood> {
+    let url = format!("{base}/api/v1/token");
+    let mut issued = 0;
+    // Bounded, for a server far slower than expected: 20 runs.
+    for _ in 0..20 {
+        let run = wrk(plan, Connections::Many, &url, None, inputs)?;
+        anyhow::ensure!(run.errors == 0, "{} errors in the token flood", run.errors);
+        issued += run.requests;
+        if issued >= plan.token_flood {
+            break;
+        }
+    }
+    let store = rusqlite::Connection::open_with_flags(
+        state.join("tokens.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .context("opening the tokens store's file")?;
+    let entries = store.query_row(
+        "SELECT COUNT(*) FROM spin_key_value WHERE store = 'tokens'",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(TokenFlood { issued, entries })
 }
 
 /// One endpoint of a load table.

@@ -63,6 +63,8 @@ pub struct Plan {
     pub soak_windows: u32,
     pub soak_window: Duration,
     pub soak_connections: u32,
+    /// Tokens to issue in a row before counting the `tokens` store (at least one wrk run).
+    pub token_flood: u64,
 }
 
 impl Plan {
@@ -79,6 +81,7 @@ impl Plan {
             soak_windows: 10,
             soak_window: soak::WINDOW,
             soak_connections: 32,
+            token_flood: report::TOKEN_FLOOD,
         }
     }
 
@@ -96,6 +99,7 @@ impl Plan {
             soak_windows: 2,
             soak_window: Duration::from_secs(2),
             soak_connections: 4,
+            token_flood: 0,
         }
     }
 }

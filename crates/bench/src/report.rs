@@ -50,6 +50,17 @@ pub struct LoadRow {
     pub one: WrkStats,
 }
 
+/// Tokens issued in a row on the WASI 0.3 build (SQLite key-value), and what the `tokens`
+/// store holds afterwards: issuing a token must store nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenFlood {
+    pub issued: u64,
+    pub entries: i64,
+}
+
+/// Tokens the full run issues in a row before counting the store's entries.
+pub const TOKEN_FLOOD: u64 = 100_000;
+
 /// The load rows on one real Spin CLI.
 pub struct SpinLoad {
     /// "Spin 4.1.0-pre0", "Spin 4.1.0-pre0 + TCP_NODELAY".
@@ -61,6 +72,7 @@ pub struct SpinLoad {
     pub postgres: LoadRow,
     pub wasi02: Vec<LoadRow>,
     pub postgres_wasi02: LoadRow,
+    pub token_flood: TokenFlood,
 }
 
 impl SpinLoad {
@@ -125,6 +137,8 @@ pub struct Report {
     pub users_one_instance_per_request: Option<WrkStats>,
     pub postgres_users_page: Option<LoadRow>,
     pub two_hosts: Option<WrkStats>,
+    /// The token flood on the host's WASI 0.3 app.
+    pub token_flood: Option<TokenFlood>,
     /// The load rows again on each real Spin CLI given (`--spin`, `--spin-nodelay`).
     pub spin: Vec<SpinLoad>,
     pub scale: Vec<ScaleRow>,
@@ -175,6 +189,15 @@ fn render_load_row(out: &mut String, row: &LoadRow, baseline_rps: f64) {
     );
 }
 
+/// The line under a load table that says what a token flood left in the `tokens` store.
+fn render_token_flood(out: &mut String, flood: &TokenFlood) {
+    let _ = writeln!(
+        out,
+        "\n`tokens` store after {} tokens in a row: {} entries (the signing key, under its two names).",
+        flood.issued, flood.entries
+    );
+}
+
 fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / MIB as f64)
 }
@@ -196,6 +219,7 @@ impl Report {
             users_one_instance_per_request: None,
             postgres_users_page: None,
             two_hosts: None,
+            token_flood: None,
             spin: Vec::new(),
             scale: Vec::new(),
             photo: Vec::new(),
@@ -271,6 +295,9 @@ impl Report {
                 for row in rows.iter().chain(std::iter::once(postgres)) {
                     render_load_row(out, row, hello);
                 }
+                if build.starts_with("WASI 0.3") {
+                    render_token_flood(out, &spin.token_flood);
+                }
                 let _ = writeln!(out);
             }
         }
@@ -288,6 +315,9 @@ impl Report {
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
         for row in self.load.iter().chain(&self.postgres_users_page) {
             render_load_row(out, row, hello);
+        }
+        if let Some(flood) = &self.token_flood {
+            render_token_flood(out, flood);
         }
     }
 
@@ -540,6 +570,44 @@ impl Report {
                     judged(worst.one.p50_ms <= 2.0)
                 );
             }
+        }
+        for spin in &self.spin {
+            if let Some(token) = spin.wasi03.iter().find(|r| r.label.contains("/token")) {
+                let ratio = token.many.rps / spin.hello.many.rps;
+                let _ = writeln!(
+                    out,
+                    "| {}: token endpoint ≥ 0.8 × hello-world req/s ({} conn, WASI 0.3, SQLite) | {ratio:.2} × | {} |",
+                    spin.server,
+                    self.plan.connections,
+                    judged(ratio >= 0.8)
+                );
+                let _ = writeln!(
+                    out,
+                    "| {}: token endpoint p50 at 1 keep-alive connection ≤ 1 ms | {:.2} ms | {} |",
+                    spin.server,
+                    token.one.p50_ms,
+                    judged(token.one.p50_ms <= 1.0)
+                );
+            }
+        }
+        for (server, flood) in self
+            .token_flood
+            .iter()
+            .map(|f| ("host", f))
+            .chain(self.spin.iter().map(|s| (s.server.as_str(), &s.token_flood)))
+        {
+            // The key under its two names; more only if instances started together.
+            let _ = writeln!(
+                out,
+                "| {server}: `tokens` store entries after {TOKEN_FLOOD} tokens ≤ 2 | {} after {} | {} |",
+                flood.entries,
+                flood.issued,
+                if self.smoke {
+                    judged(true)
+                } else {
+                    verdict(flood.issued >= TOKEN_FLOOD && flood.entries <= 2)
+                }
+            );
         }
         if let (Some(users), Some(hello)) = (self.users_page(), self.hello()) {
             let ratio = users.many.rps / hello.many.rps;
