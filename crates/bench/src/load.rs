@@ -340,14 +340,27 @@ fn on_spin(
 }
 
 /// Tokens from the app at `base`, `plan.connections` at a time, until `plan.token_flood`
-/// have been issued (at least one wrk run); then the entries of the `tokens` store kept in
-/// `state` (a Spin SQLite key-value file beside the runtime config).
+/// have been issued (at least one wrk run), and the entries of the `tokens` store kept in
+/// `state` (a Spin SQLite key-value file beside the runtime config) before and after.
 fn token_flood(
     plan: &Plan,
     inputs: &Inputs,
     base: &str,
     state: &Path,
 ) -> anyhow::Result<TokenFlood> {
+    let entries = || -> anyhow::Result<i64> {
+        let store = rusqlite::Connection::open_with_flags(
+            state.join("tokens.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .context("opening the tokens store's file")?;
+        Ok(store.query_row(
+            "SELECT COUNT(*) FROM spin_key_value WHERE store = 'tokens'",
+            [],
+            |row| row.get(0),
+        )?)
+    };
+    let before = entries()?;
     let url = format!("{base}/api/v1/token");
     let mut issued = 0;
     // Bounded, for a server far slower than expected: 20 runs.
@@ -359,17 +372,11 @@ fn token_flood(
             break;
         }
     }
-    let store = rusqlite::Connection::open_with_flags(
-        state.join("tokens.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .context("opening the tokens store's file")?;
-    let entries = store.query_row(
-        "SELECT COUNT(*) FROM spin_key_value WHERE store = 'tokens'",
-        [],
-        |row| row.get(0),
-    )?;
-    Ok(TokenFlood { issued, entries })
+    Ok(TokenFlood {
+        issued,
+        before,
+        after: entries()?,
+    })
 }
 
 /// One endpoint of a load table.
