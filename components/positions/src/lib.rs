@@ -5,7 +5,7 @@
 
 use api::wire::PositionsBody;
 use api::{ApiError, Reply};
-use http::{HeaderValue, Method, StatusCode, header};
+use http::{HeaderValue, Method};
 use platform::Request;
 use platform::vars;
 use storage::{Cache, Database, POSITIONS_CACHE_KEY as CACHE_KEY};
@@ -20,23 +20,11 @@ platform::http_entry!(list_positions);
 async fn list_positions(request: Request) -> Result<Reply, ApiError> {
     api::allow(request.method(), &[Method::GET])?;
     let body = positions_json().await?;
-    let etag = api::conditional::etag_for(&body);
-    let mut reply = if api::conditional::is_fresh(request.headers(), &etag) {
-        let mut reply = api::with_body(StatusCode::NOT_MODIFIED, "application/json", Vec::new());
-        reply.headers_mut().remove(header::CONTENT_TYPE);
-        reply
-    } else {
-        api::with_body(StatusCode::OK, "application/json", body)
-    };
-    let headers = reply.headers_mut();
-    headers.insert(
-        header::CACHE_CONTROL,
+    Ok(api::conditional::revalidatable_json(
+        request.headers(),
+        body,
         HeaderValue::from_static(CACHE_CONTROL),
-    );
-    if let Ok(etag) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, etag);
-    }
-    Ok(reply)
+    ))
 }
 
 /// The serialised answer, from the cache when fresh. A failing cache is logged and

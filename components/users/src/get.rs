@@ -3,7 +3,6 @@
 use api::wire::{SingleUser, UserBody};
 use api::{ApiError, Reply};
 use domain::fields::parse_integer;
-use http::StatusCode;
 use platform::Request;
 use platform::vars;
 use storage::Database;
@@ -17,11 +16,14 @@ pub async fn get_user(request: &Request, id: &str) -> Result<Reply, ApiError> {
     .await?;
     let user = db.user(id).await?.ok_or(ApiError::UserNotFound)?;
     let base = api::request_url::base_url(request.headers(), request.uri());
-    Ok(api::json(
-        StatusCode::OK,
-        &UserBody {
-            success: true,
-            user: SingleUser::new(user, &base),
-        },
+    let body = serde_json::to_vec(&UserBody {
+        success: true,
+        user: SingleUser::new(user, &base),
+    })
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(api::conditional::revalidatable_json(
+        request.headers(),
+        body,
+        crate::cache_control().await,
     ))
 }

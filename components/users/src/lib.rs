@@ -7,8 +7,9 @@ mod optimize;
 mod register;
 
 use api::{ApiError, Reply};
-use http::Method;
+use http::{HeaderValue, Method};
 use platform::Request;
+use platform::vars;
 
 /// The collection's path; single users live below it.
 const USERS_PATH: &str = "/api/v1/users";
@@ -32,4 +33,11 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
         },
         None => Err(ApiError::PageNotFound),
     }
+}
+
+/// What HTTP caches are told about pages and single users: revalidate, unless the operator
+/// lets shared caches serve them for a while (`users_cache_shared_max_age`).
+async fn cache_control() -> HeaderValue {
+    let seconds = platform::setting_or(vars::USERS_CACHE_SHARED_MAX_AGE, "0").await;
+    api::conditional::revalidate_or_shared_for(seconds.trim().parse().unwrap_or(0))
 }

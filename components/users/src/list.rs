@@ -4,7 +4,6 @@ use api::query::QueryParams;
 use api::wire::{Links, ListedUser, UsersPageBody};
 use api::{ApiError, Reply};
 use domain::paging::PageQuery;
-use http::StatusCode;
 use platform::Request;
 use platform::vars;
 use storage::Database;
@@ -36,19 +35,22 @@ pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
         .map(|user| ListedUser::new(user, &base))
         .collect();
 
-    Ok(api::json(
-        StatusCode::OK,
-        &UsersPageBody {
-            success: true,
-            page: page.page,
-            total_pages: page.total_pages,
-            total_users: page.total_users,
-            count: users.len(),
-            links: Links {
-                next_url: page.next_url,
-                prev_url: page.prev_url,
-            },
-            users,
+    let body = serde_json::to_vec(&UsersPageBody {
+        success: true,
+        page: page.page,
+        total_pages: page.total_pages,
+        total_users: page.total_users,
+        count: users.len(),
+        links: Links {
+            next_url: page.next_url,
+            prev_url: page.prev_url,
         },
+        users,
+    })
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(api::conditional::revalidatable_json(
+        request.headers(),
+        body,
+        crate::cache_control().await,
     ))
 }

@@ -1,7 +1,9 @@
-//! Conditional GET: strong ETags and `If-None-Match`.
+//! Conditional GET: strong ETags, `If-None-Match`, and what HTTP caches are told.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest, Sha256};
+
+use crate::{Reply, with_body};
 
 /// A strong ETag for `content`: a quoted, truncated SHA-256.
 pub fn etag_for(content: &[u8]) -> String {
@@ -22,6 +24,38 @@ pub fn is_fresh(headers: &HeaderMap, etag: &str) -> bool {
         .any(|tag| tag.trim() == "*" || strip(tag) == ours)
 }
 
+/// A JSON answer HTTP caches can revalidate: `200` with `body`, its [`etag_for`] and
+/// `cache_control`; or `304 Not Modified`, without body or content type, when the
+/// request's `If-None-Match` already names that ETag.
+pub fn revalidatable_json(request: &HeaderMap, body: Vec<u8>, cache_control: HeaderValue) -> Reply {
+    let etag = etag_for(&body);
+    let mut reply = if is_fresh(request, &etag) {
+        let mut reply = with_body(StatusCode::NOT_MODIFIED, "application/json", Vec::new());
+        reply.headers_mut().remove(header::CONTENT_TYPE);
+        reply
+    } else {
+        with_body(StatusCode::OK, "application/json", body)
+    };
+    let headers = reply.headers_mut();
+    headers.insert(header::CACHE_CONTROL, cache_control);
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    reply
+}
+
+/// `Cache-Control` for answers that change whenever someone registers: kept but always
+/// revalidated (`no-cache`), unless shared caches may serve them for `shared_max_age`
+/// seconds (a CDN in front of the app; browsers still revalidate).
+pub fn revalidate_or_shared_for(shared_max_age: u64) -> HeaderValue {
+    if shared_max_age == 0 {
+        HeaderValue::from_static("no-cache")
+    } else {
+        HeaderValue::from_str(&format!("public, max-age=0, s-maxage={shared_max_age}"))
+            .unwrap_or(HeaderValue::from_static("no-cache"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,6 +71,35 @@ mod tests {
         let tag = etag_for(b"abc");
         assert!(tag.starts_with('"') && tag.ends_with('"') && tag.len() == 34);
         assert_ne!(tag, etag_for(b"abd"));
+    }
+
+    #[test]
+    fn a_matching_if_none_match_gets_304_without_a_body() {
+        let body = br#"{"success":true}"#.to_vec();
+        let cache = || HeaderValue::from_static("no-cache");
+        let full = revalidatable_json(&HeaderMap::new(), body.clone(), cache());
+        let etag = full.headers()[header::ETAG].to_str().unwrap().to_owned();
+        let again = revalidatable_json(&headers(&etag), body.clone(), cache());
+        let changed = revalidatable_json(&headers(&etag), b"{}".to_vec(), cache());
+
+        assert_eq!(full.status(), StatusCode::OK);
+        assert_eq!(full.headers()[header::CACHE_CONTROL], "no-cache");
+        assert_eq!(full.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(again.headers()[header::ETAG], etag.as_str());
+        assert!(again.headers().get(header::CONTENT_TYPE).is_none());
+        assert_eq!(again.headers()[header::CACHE_CONTROL], "no-cache");
+        assert_eq!(changed.status(), StatusCode::OK);
+        assert_ne!(changed.headers()[header::ETAG], etag.as_str());
+    }
+
+    #[test]
+    fn lists_revalidate_unless_a_shared_max_age_is_set() {
+        assert_eq!(revalidate_or_shared_for(0), "no-cache");
+        assert_eq!(
+            revalidate_or_shared_for(10),
+            "public, max-age=0, s-maxage=10"
+        );
     }
 
     #[test]

@@ -93,6 +93,8 @@ pub mod vars {
     pub const TOKEN_SIGNING_KEY: &str = "token_signing_key";
     /// The signing secret before the last rotation, still accepted; empty for none.
     pub const TOKEN_SIGNING_KEY_PREVIOUS: &str = "token_signing_key_previous";
+    /// Seconds a shared cache may serve a users page or a user; 0: always revalidate.
+    pub const USERS_CACHE_SHARED_MAX_AGE: &str = "users_cache_shared_max_age";
 }
 
 /// Runs `handler` for `request` with the contract's CORS and error handling around it.

@@ -225,6 +225,8 @@ pub struct AppOptions {
     pub postgres_ca_root: Option<String>,
     /// `token_signing_key` and `token_signing_key_previous`; empty: not configured.
     pub token_signing_keys: (&'static str, &'static str),
+    /// `users_cache_shared_max_age`.
+    pub users_cache_shared_max_age: u32,
 }
 
 impl Default for AppOptions {
@@ -239,6 +241,7 @@ impl Default for AppOptions {
             postgres_tls_front: None,
             postgres_ca_root: None,
             token_signing_keys: ("", ""),
+            users_cache_shared_max_age: 0,
         }
     }
 }
@@ -327,6 +330,10 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
         (
             "token_signing_key_previous".to_owned(),
             options.token_signing_keys.1.to_owned(),
+        ),
+        (
+            "users_cache_shared_max_age".to_owned(),
+            options.users_cache_shared_max_age.to_string(),
         ),
     ]);
     let state_dir = dir.path().join(".spin");

@@ -1,0 +1,77 @@
+//! Users pages and single users carry an ETag and a `Cache-Control` a CDN can act on
+//! (README, "HTTP caching"); a matching `If-None-Match` gets `304` without a body.
+
+use crate::e2e_test;
+use crate::helpers::{AppOptions, Registration, TestApp, spawn_app, spawn_app_with};
+
+/// Status, `ETag`, `Cache-Control` and body length of a GET with `if_none_match`.
+async fn conditional_get(
+    app: &TestApp,
+    path: &str,
+    if_none_match: Option<&str>,
+) -> (u16, String, String, usize) {
+    let mut request = app.client.get(app.url(path));
+    if let Some(tag) = if_none_match {
+        request = request.header("If-None-Match", tag);
+    }
+    let response = request.send().await.expect("request");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (status, etag, cache_control) = (
+        response.status().as_u16(),
+        header("etag"),
+        header("cache-control"),
+    );
+    let body = response.bytes().await.expect("body");
+    (status, etag, cache_control, body.len())
+}
+
+e2e_test! {
+    async fn a_page_and_a_user_revalidate_to_304_until_someone_registers(target: Target) {
+        let app = spawn_app(target).await;
+        let (_, created) = app.register(&Registration::valid(1)).await;
+        let user = format!("/api/v1/users/{}", created["user_id"]);
+
+        for path in ["/api/v1/users?page=1&count=5", user.as_str()] {
+            let (status, etag, cache_control, length) = conditional_get(&app, path, None).await;
+            assert_eq!((status, cache_control.as_str()), (200, "no-cache"), "{path}");
+            assert!(etag.starts_with('"') && etag.len() == 34 && length > 0, "{path}: {etag}");
+
+            let (status, again, cache_control, length) =
+                conditional_get(&app, path, Some(&etag)).await;
+            assert_eq!((status, length), (304, 0), "{path}");
+            assert_eq!((again, cache_control.as_str()), (etag.clone(), "no-cache"), "{path}");
+
+            let (status, _, _, _) = conditional_get(&app, path, Some("\"other\"")).await;
+            assert_eq!(status, 200, "{path}");
+        }
+
+        // A registration changes the page: the old ETag no longer matches.
+        let page = "/api/v1/users?page=1&count=5";
+        let (_, before, _, _) = conditional_get(&app, page, None).await;
+        app.register(&Registration::valid(2)).await;
+        let (status, after, _, _) = conditional_get(&app, page, Some(&before)).await;
+        assert_eq!(status, 200);
+        assert_ne!(after, before);
+    }
+}
+
+e2e_test! {
+    async fn a_shared_max_age_lets_a_cdn_serve_pages_for_a_while(target: Target) {
+        let options = AppOptions { users_cache_shared_max_age: 10, ..AppOptions::default() };
+        let app = spawn_app_with(target, options).await;
+        let (_, created) = app.register(&Registration::valid(1)).await;
+
+        for path in ["/api/v1/users".to_owned(), format!("/api/v1/users/{}", created["user_id"])] {
+            let (status, _, cache_control, _) = conditional_get(&app, &path, None).await;
+            assert_eq!(status, 200);
+            assert_eq!(cache_control, "public, max-age=0, s-maxage=10", "{path}");
+        }
+    }
+}
