@@ -14,7 +14,7 @@
 
 #![warn(missing_docs)]
 
-use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use api::ApiError;
 use domain::token::{GENERATED_KEY_BYTES, KeyId, SigningKey};
@@ -43,11 +43,6 @@ struct Configured {
     previous: Option<SigningKey>,
 }
 
-/// Held by the one request of an instance that reads or makes the stored key, so that an
-/// instance serving many requests at once makes one key, not one per request.
-static FINDING_STORED: LazyLock<futures_util::lock::Mutex<()>> =
-    LazyLock::new(|| futures_util::lock::Mutex::new(()));
-
 /// The keys found so far. Each update is one assignment or push, so a panic elsewhere
 /// cannot leave them half-written: a poisoned lock is still good.
 fn found() -> MutexGuard<'static, Found> {
@@ -62,11 +57,10 @@ pub async fn for_issuing() -> Result<SigningKey, ApiError> {
     if let Some(key) = found().stored_current.clone() {
         return Ok(key);
     }
-    let _finding = FINDING_STORED.lock().await;
-    // Another request of this instance may have found it while this one waited.
-    if let Some(key) = found().stored_current.clone() {
-        return Ok(key);
-    }
+    // Requests that an instance serves at once may each get here and make a key (all stay
+    // valid: see `TokenStore`). They do not wait for one another instead: with an async
+    // lock held across the store calls, a request waiting for another request's lock made
+    // the instance trap (wit-bindgen's `FutureState::callback` panicked; Redis stores).
     let store = TokenStore::open().await?;
     let key = match store.current_key().await? {
         Some(key) => key,
