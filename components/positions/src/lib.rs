@@ -58,8 +58,7 @@ async fn positions_json() -> Result<Vec<u8>, ApiError> {
     if positions.is_empty() {
         return Err(ApiError::PositionsNotFound);
     }
-    let body = serde_json::to_vec(&PositionsBody::new(positions))
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let body = api::json_bytes(&PositionsBody::new(positions))?;
     if let Some(cache) = &cache
         && let Err(e) = cache.set(CACHE_KEY, &body, now).await
     {

@@ -16,11 +16,10 @@ pub async fn get_user(request: &Request, id: &str) -> Result<Reply, ApiError> {
     .await?;
     let user = db.user(id).await?.ok_or(ApiError::UserNotFound)?;
     let base = api::request_url::base_url(request.headers(), request.uri());
-    let body = serde_json::to_vec(&UserBody {
+    let body = api::json_bytes(&UserBody {
         success: true,
         user: SingleUser::new(user, &base),
-    })
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    })?;
     Ok(api::conditional::revalidatable_json(
         request.headers(),
         body,

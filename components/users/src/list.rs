@@ -35,7 +35,7 @@ pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
         .map(|user| ListedUser::new(user, &base))
         .collect();
 
-    let body = serde_json::to_vec(&UsersPageBody {
+    let body = api::json_bytes(&UsersPageBody {
         success: true,
         page: page.page,
         total_pages: page.total_pages,
@@ -46,8 +46,7 @@ pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
             prev_url: page.prev_url,
         },
         users,
-    })
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    })?;
     Ok(api::conditional::revalidatable_json(
         request.headers(),
         body,

@@ -24,12 +24,17 @@ pub type Reply = http::Response<Full<Bytes>>;
 
 /// A JSON response with `status`.
 pub fn json(status: http::StatusCode, body: &impl serde::Serialize) -> Reply {
-    match serde_json::to_vec(body) {
+    match json_bytes(body) {
         Ok(bytes) => with_body(status, "application/json", bytes),
-        Err(e) => {
-            ApiError::Internal(anyhow::Error::new(e).context("serialising a response")).into_reply()
-        }
+        Err(error) => error.into_reply(),
     }
+}
+
+/// A response body serialised as JSON, for answers that are kept or validated by their
+/// bytes (ETags, caches).
+pub fn json_bytes(body: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(body)
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("serialising a response")))
 }
 
 /// A response with `status`, a content type and a body.
