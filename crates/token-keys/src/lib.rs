@@ -21,26 +21,18 @@ use domain::token::{GENERATED_KEY_BYTES, KeyId, SigningKey};
 use platform::vars;
 use storage::TokenStore;
 
-/// The keys this instance has found so far.
+/// The stored keys this instance has found so far (the configured ones come from
+/// variables, which `platform` already keeps per instance).
 static FOUND: Mutex<Found> = Mutex::new(Found {
-    configured: None,
     stored_current: None,
     stored: Vec::new(),
 });
 
 struct Found {
-    /// The operator's keys, once the variables were read: `None` inside if none is set.
-    configured: Option<Option<Configured>>,
     /// The stored key new tokens are signed with.
     stored_current: Option<SigningKey>,
     /// Stored keys met when verifying.
     stored: Vec<SigningKey>,
-}
-
-#[derive(Clone)]
-struct Configured {
-    current: SigningKey,
-    previous: Option<SigningKey>,
 }
 
 /// The keys found so far. Each update is one assignment or push, so a panic elsewhere
@@ -51,8 +43,8 @@ fn found() -> MutexGuard<'static, Found> {
 
 /// The key to sign a new token with.
 pub async fn for_issuing() -> Result<SigningKey, ApiError> {
-    if let Some(configured) = configured().await? {
-        return Ok(configured.current);
+    if let Some(current) = configured_key(vars::TOKEN_SIGNING_KEY).await? {
+        return Ok(current);
     }
     if let Some(key) = found().stored_current.clone() {
         return Ok(key);
@@ -77,8 +69,9 @@ pub async fn for_issuing() -> Result<SigningKey, ApiError> {
 /// The key with id `id`, if it is one of ours: `None` means the token naming it is forged
 /// or was signed with a key since retired.
 pub async fn for_verifying(id: KeyId) -> Result<Option<SigningKey>, ApiError> {
-    if let Some(configured) = configured().await? {
-        return Ok([Some(configured.current), configured.previous]
+    if let Some(current) = configured_key(vars::TOKEN_SIGNING_KEY).await? {
+        let previous = configured_key(vars::TOKEN_SIGNING_KEY_PREVIOUS).await?;
+        return Ok([Some(current), previous]
             .into_iter()
             .flatten()
             .find(|key| key.id() == id));
@@ -96,23 +89,6 @@ pub async fn for_verifying(id: KeyId) -> Result<Option<SigningKey>, ApiError> {
         found().stored.push(key.clone());
     }
     Ok(key)
-}
-
-/// The operator's keys, read from the variables once per instance.
-async fn configured() -> Result<Option<Configured>, ApiError> {
-    if let Some(configured) = found().configured.clone() {
-        return Ok(configured);
-    }
-    let current = configured_key(vars::TOKEN_SIGNING_KEY).await?;
-    let configured = match current {
-        None => None,
-        Some(current) => Some(Configured {
-            current,
-            previous: configured_key(vars::TOKEN_SIGNING_KEY_PREVIOUS).await?,
-        }),
-    };
-    found().configured = Some(configured.clone());
-    Ok(configured)
 }
 
 /// The key in variable `name`; `None` when it is empty. A secret too short to be a key is
