@@ -403,7 +403,8 @@ pub async fn postgres_schema() -> (String, String) {
     (url, schema)
 }
 
-fn unix_secs() -> u64 {
+/// Now, in Unix seconds.
+pub fn unix_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

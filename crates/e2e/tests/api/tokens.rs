@@ -7,7 +7,9 @@ use domain::token::{DEFAULT_TTL_SECONDS, NONCE_BYTES, SigningKey, TOKEN_CHARS};
 use futures::StreamExt as _;
 
 use crate::e2e_test;
-use crate::helpers::{AppOptions, Registration, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{
+    AppOptions, Registration, STORE_LABELS, TestApp, spawn_app, spawn_app_with, unix_secs,
+};
 use crate::raw_http::{RawConnection, registration_head};
 
 /// A signing secret for tests that configure one, and a second for rotations.
@@ -40,13 +42,6 @@ async fn tokens(app: &TestApp, count: usize, at_once: usize) -> Vec<String> {
         .buffer_unordered(at_once)
         .collect()
         .await
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 e2e_test! {
@@ -125,11 +120,11 @@ e2e_test! {
     async fn a_flood_of_tokens_grows_no_store(target: Target) {
         let app = spawn_app(target).await;
         let first = app.token().await;
-        let after_first: Vec<i64> = ["tokens", "photos", "cache"].map(|s| app.entries_in(s)).into();
+        let after_first: Vec<i64> = STORE_LABELS.map(|s| app.entries_in(s)).into();
 
         let flood = tokens(&app, 2_000, 16).await;
 
-        let after_flood: Vec<i64> = ["tokens", "photos", "cache"].map(|s| app.entries_in(s)).into();
+        let after_flood: Vec<i64> = STORE_LABELS.map(|s| app.entries_in(s)).into();
         // `signing-key` and `signing-key/<id>`: one key, kept under two names.
         assert_eq!(after_first, [2, 0, 0]);
         assert_eq!(after_flood, after_first);
@@ -153,7 +148,7 @@ e2e_test! {
         // The configured key signs them: a token made with it here is one of the app's.
         let own = SigningKey::from_secret(SECRET)
             .unwrap()
-            .issue([7; NONCE_BYTES], unix_now(), 60);
+            .issue([7; NONCE_BYTES], unix_secs(), 60);
         assert_eq!(token_check(&app, own.expose()).await.0, 422);
     }
 }
@@ -185,7 +180,7 @@ e2e_test! {
         let app = spawn_app_with(target, options).await;
         let good = app.token().await;
         let ours = SigningKey::from_secret(SECRET).unwrap();
-        let now = unix_now();
+        let now = unix_secs();
 
         let mut altered = URL_SAFE_NO_PAD.decode(&good).unwrap();
         *altered.last_mut().unwrap() ^= 1;
@@ -217,7 +212,7 @@ e2e_test! {
     /// A bad token is refused from the request's head: the body is never waited for.
     async fn a_bad_token_is_refused_before_the_body_arrives(target: Target) {
         let app = spawn_app(target).await;
-        let forged = SigningKey::generate([9; 40]).issue([1; NONCE_BYTES], unix_now(), 600);
+        let forged = SigningKey::generate([9; 40]).issue([1; NONCE_BYTES], unix_secs(), 600);
         let mut connection = RawConnection::open(&app).await;
 
         // A 10 MB body announced, none of it sent.
