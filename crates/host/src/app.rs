@@ -13,6 +13,7 @@ use wasmtime::{Config, Engine};
 use wasmtime_wasi_http::handler::{ProxyHandler, ProxyPre};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+use crate::chaining::ChainTargets;
 use crate::instances::{Counters, InstanceStats, Instances};
 use crate::manifest::Manifest;
 use crate::outbound::OutboundPolicy;
@@ -218,6 +219,7 @@ impl App {
         let engine = engine()?;
         let linker = linker(&engine)?;
         let postgres = Arc::new(PgPools::default());
+        let chains = Arc::new(ChainTargets::default());
         let mut components = BTreeMap::new();
         for (id, decl) in &manifest.components {
             let path = manifest.root.join(&decl.source);
@@ -270,6 +272,7 @@ impl App {
                 outbound: OutboundPolicy::new(&outbound_patterns)
                     .with_context(|| format!("component `{id}`: allowed_outbound_hosts"))?,
                 postgres: Arc::clone(&postgres),
+                chains: Arc::clone(&chains),
             };
             let stats = Arc::new(Counters::default());
             let instances = Instances {
@@ -302,6 +305,7 @@ impl App {
         if components.is_empty() {
             bail!("the manifest declares no components");
         }
+        chains.set(&components);
         let route_list = manifest
             .routes
             .iter()

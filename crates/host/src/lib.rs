@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod build;
+mod chaining;
 mod instances;
 pub mod manifest;
 pub mod outbound;

@@ -204,8 +204,8 @@ fn plain(status: StatusCode, text: &'static str) -> HostResponse {
 }
 
 /// The headers Spin adds for the guest, and an absolute request URI as Spin gives it.
-fn add_spin_headers(
-    req: &mut Request<Incoming>,
+pub(crate) fn add_spin_headers<B>(
+    req: &mut Request<B>,
     route: &RouteMatch,
     host: &str,
     client: SocketAddr,

@@ -85,7 +85,8 @@ impl HostState {
     }
 }
 
-/// Outbound HTTP: allowed only to the component's `allowed_outbound_hosts`, as in Spin.
+/// Outbound HTTP: allowed only to the component's `allowed_outbound_hosts`, as in Spin;
+/// `http://<component>.spin.internal` is served by that component (service chaining).
 pub struct OutboundHttp {
     pub(crate) grants: Arc<ComponentGrants>,
 }
@@ -116,6 +117,7 @@ impl WasiHttpHooks for OutboundHttp {
             .port_u16()
             .or_else(|| crate::outbound::well_known_port(scheme));
         let allowed = port.is_some_and(|port| self.grants.outbound.allows(scheme, host, port));
+        let chained = crate::chaining::target(host).map(str::to_owned);
         if !allowed {
             // Spin's wording, so logs read the same under both hosts.
             tracing::error!(
@@ -123,6 +125,15 @@ impl WasiHttpHooks for OutboundHttp {
                 "A component tried to make an HTTP request to a non-allowed host ('{scheme}://{host}')"
             );
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        if let Some(component) = chained {
+            let chains = Arc::clone(&self.grants.chains);
+            return Box::new(async move {
+                let response = chains.send(&component, request).await?;
+                let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
+                    Box::new(async { Ok(()) });
+                Ok((response, done))
+            });
         }
         let default = wasmtime_wasi_http::default_hooks();
         default.send_request(request, options, fut)
