@@ -1,10 +1,12 @@
 //! `/api/v1/users` and `/api/v1/users/{id}`: CONTRACT.md, "GET /api/v1/users",
 //! "GET /api/v1/users/{id}" and "POST /api/v1/users".
+//!
+//! Reads are served here. A registration is handed to the `registration` component through
+//! Spin's service chaining, so its photo work runs in instances that serve no reads (see
+//! `platform::chaining`); this component only relays its bytes.
 
 mod get;
 mod list;
-mod optimize;
-mod register;
 
 use api::{ApiError, Reply};
 use http::{HeaderValue, Method};
@@ -13,6 +15,8 @@ use platform::vars;
 
 /// The collection's path; single users live below it.
 const USERS_PATH: &str = "/api/v1/users";
+/// The component that registers users (`[component.registration]` in spin.toml).
+const REGISTRATION: &str = "registration";
 
 platform::http_entry!(route);
 
@@ -21,7 +25,7 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
     match path.strip_prefix(USERS_PATH) {
         Some("") => match *request.method() {
             Method::GET => list::list_users(request).await,
-            Method::POST => register::create_user(request).await,
+            Method::POST => platform::chaining::forward(request, REGISTRATION).await,
             _ => Err(ApiError::MethodNotAllowed(&[Method::GET, Method::POST])),
         },
         Some(rest) => match rest.strip_prefix('/') {

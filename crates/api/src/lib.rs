@@ -62,7 +62,7 @@ pub fn with_body(
 }
 
 /// Whether a response with `status` has a body (RFC 9110 §6.4.1): not 1xx, 204 or 304.
-fn carries_body(status: http::StatusCode) -> bool {
+pub fn carries_body(status: http::StatusCode) -> bool {
     !(status.is_informational()
         || status == http::StatusCode::NO_CONTENT
         || status == http::StatusCode::NOT_MODIFIED)

@@ -156,7 +156,15 @@ pub fn build_components(build: Build) {
             "--release",
         ]);
         cargo.args(build.cargo_args());
-        for component in ["token", "positions", "users", "photos", "seed", "site"] {
+        for component in [
+            "token",
+            "positions",
+            "users",
+            "registration",
+            "photos",
+            "seed",
+            "site",
+        ] {
             cargo.args(["--package", component]);
         }
         let status = cargo

@@ -16,8 +16,9 @@ const RACERS: u32 = 16;
 enum Arena {
     /// Sent all at once: the host spreads them over as many instances as it likes.
     Spread,
-    /// Each request reaches the one `users` instance before the next is sent (its body held
-    /// back, so the instance waits for it and takes the next); then all bodies go at once.
+    /// Each request reaches the one `registration` instance (relayed by the users component)
+    /// before the next is sent (its body held back, so the instance waits for it and takes
+    /// the next); then all bodies go at once.
     OneInstance,
 }
 
@@ -61,10 +62,18 @@ async fn race_in_one_instance(
     app: &TestApp,
     attempts: Vec<(String, Registration)>,
 ) -> Vec<(u16, serde_json::Value)> {
-    app.get_json("/api/v1/users").await; // one warm `users` instance, idle
+    // One warm, idle `registration` instance: a registration without a token is refused
+    // there.
+    let refused = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .send()
+        .await
+        .expect("a request");
+    assert_eq!(refused.status(), 401);
     // Spin reuses the warm instance as the host does, but only the host can show it.
     let stats = !host_only("which instance served each racer, only the host tells");
-    let before = stats.then(|| app.stats("users"));
+    let before = stats.then(|| app.stats("registration"));
     let mut racers = Vec::new();
     for (token, registration) in &attempts {
         let body = multipart(registration);
@@ -86,7 +95,7 @@ async fn race_in_one_instance(
         results.push((arrival.status, body));
     }
     if let Some(before) = before {
-        let after = app.stats("users");
+        let after = app.stats("registration");
         assert_eq!(
             after.instances_started, before.instances_started,
             "every racer ran in the warm instance: {after:?}"
