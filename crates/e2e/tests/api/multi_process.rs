@@ -2,6 +2,8 @@
 //! key-value stores, as SpinKube replicas do: they race for one token and one email, serve
 //! each other's photos, and see each other's seeding, positions cache included.
 
+use std::time::Duration;
+
 use serde_json::Value;
 use tinypng_mock::{Behaviour, MockTinify};
 
@@ -15,6 +17,8 @@ use crate::server_process::ServerProcess;
 /// keys across labels). Only this test uses them.
 const REDIS_STORES: [(&str, u8); 3] = [("tokens", 11), ("photos", 12), ("cache", 13)];
 const REDIS: &str = "redis://127.0.0.1:6379";
+/// How long Spin keeps an idle WASI 0.3 instance (`--idle-instance-timeout`, default 1 s).
+const INSTANCE_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 
 fn flush_redis_stores() {
     for (_, db) in REDIS_STORES {
@@ -179,6 +183,9 @@ async fn two_host_processes_share_postgresql_and_redis() {
         .await
         .expect("seed");
     assert_eq!(reseeded.status(), 201);
+    // The instance that answered on `one` keeps its answer for its life; Spin ends an idle
+    // instance after 1 s (its default `--idle-instance-timeout`), the bound the README gives.
+    tokio::time::sleep(INSTANCE_IDLE_TIMEOUT + Duration::from_millis(500)).await;
     assert_eq!(positions(one).await["positions"][3]["name"], "Illustrator");
 
     // One token, sixteen registrations through both hosts: one user.

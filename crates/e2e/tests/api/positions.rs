@@ -68,12 +68,33 @@ e2e_test! {
 e2e_test! {
     async fn no_positions_at_all_is_422(target: Target) {
         let app = spawn_app(target).await;
+        // The schema exists once a component has opened the database; the positions
+        // component has not run yet, so no instance keeps an answer.
+        app.get_json("/api/v1/users").await;
+        app.sql("DELETE FROM positions").await;
+
+        let (status, body) = app.get_json("/api/v1/positions").await;
+
+        assert_eq!((status, body), (422, json!({"success": false, "message": "Positions not found"})));
+    }
+}
+
+e2e_test! {
+    wasi03_only:
+    /// An instance keeps the positions it read, so a warm one answers without the store or
+    /// the database; once it has ended (Spin's default: 1 s idle), the next one reads again.
+    async fn an_instance_keeps_the_positions_it_read_until_it_ends(target: Target) {
+        let app = spawn_app(target).await;
         app.get_json("/api/v1/positions").await;
         app.sql("DELETE FROM positions").await;
         app.clear_store("cache.db");
 
         let (status, body) = app.get_json("/api/v1/positions").await;
+        assert_eq!(status, 200, "the warm instance answers from what it keeps: {body}");
+        assert_eq!(body["positions"].as_array().map(Vec::len), Some(4));
 
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let (status, body) = app.get_json("/api/v1/positions").await;
         assert_eq!((status, body), (422, json!({"success": false, "message": "Positions not found"})));
     }
 }
