@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use tinypng_mock::{Behaviour, MockTinify};
 
 use crate::host::{Host, Server};
-use crate::report::{LoadRow, Report, SpinLoad, TokenFlood, WrkStats};
+use crate::report::{LoadRow, ReadsWhileRegistering, Report, SpinLoad, TokenFlood, WrkStats};
 use crate::{Plan, workspace_root};
 
 /// Key shared by the bench's app and its TinyPNG mock.
@@ -84,6 +84,12 @@ pub fn run(
     };
     std::fs::write(&upload, photo::samples::camera_like(w, h, 92))?;
     report.upload_bytes = std::fs::metadata(&upload)?.len();
+    // What a phone sends: the photo of the "reads while registering" rows.
+    let camera = work.join("upload-camera.jpeg");
+    std::fs::write(
+        &camera,
+        photo::samples::camera_like(plan.photo_side.0, plan.photo_side.1, 92),
+    )?;
     let taken_phones = work.join("load-taken-phones.txt");
     write_taken_phones(&app.base, &taken_phones)?;
     let inputs = Inputs {
@@ -102,6 +108,8 @@ pub fn run(
             .push(measure(plan, &inputs, &app.base, endpoint)?);
     }
     report.token_flood = Some(token_flood(plan, &inputs, &app.base, &state)?);
+    report.reads_while_registering =
+        Some(reads_while_registering(plan, &inputs, &camera, &app.base)?);
 
     // The same app and hello world with a fresh instance for every request.
     report.hello_one_instance_per_request = Some(one_instance_per_request(
@@ -174,6 +182,7 @@ pub fn run(
         hello_manifest: &hello_manifest,
         endpoints: &endpoints,
         inputs: &inputs,
+        camera: &camera,
     };
     for server in spins {
         report.spin.push(on_spin(plan, work, server, &seeded)?);
@@ -250,6 +259,8 @@ struct Seeded<'a> {
     hello_manifest: &'a Path,
     endpoints: &'a [Endpoint],
     inputs: &'a Inputs,
+    /// The camera photo of the "reads while registering" rows.
+    camera: &'a Path,
 }
 
 /// Hello world, every endpoint on both builds (SQLite), and the users page on PostgreSQL
@@ -284,30 +295,35 @@ fn on_spin(
     let hello_row = measure(plan, seeded.inputs, &hello.base, &Endpoint::hello())?;
     drop(hello);
 
-    // The endpoints on SQLite; then, if `flood`, the token flood on the same app.
-    let sqlite_rows = |manifest: &Path,
-                       name: &str,
-                       flood: bool|
-     -> anyhow::Result<(Vec<LoadRow>, Option<TokenFlood>)> {
-        let state = copy_of_state(seeded.runtime_config, &dir.join(name))?;
-        let config = state.join("runtime-config.toml");
-        let app = start(
-            manifest,
-            &state,
-            Some(&config),
-            seeded.app_variables,
-            "/api/v1/positions",
-        )?;
-        let rows = seeded
-            .endpoints
-            .iter()
-            .map(|endpoint| measure(plan, seeded.inputs, &app.base, endpoint))
-            .collect::<anyhow::Result<_>>()?;
-        let flood = flood
-            .then(|| token_flood(plan, seeded.inputs, &app.base, &state))
-            .transpose()?;
-        Ok((rows, flood))
-    };
+    // The endpoints on SQLite; then, if `flood`, the token flood and the reads while
+    // registering on the same app.
+    type Extras = Option<(TokenFlood, ReadsWhileRegistering)>;
+    let sqlite_rows =
+        |manifest: &Path, name: &str, flood: bool| -> anyhow::Result<(Vec<LoadRow>, Extras)> {
+            let state = copy_of_state(seeded.runtime_config, &dir.join(name))?;
+            let config = state.join("runtime-config.toml");
+            let app = start(
+                manifest,
+                &state,
+                Some(&config),
+                seeded.app_variables,
+                "/api/v1/positions",
+            )?;
+            let rows = seeded
+                .endpoints
+                .iter()
+                .map(|endpoint| measure(plan, seeded.inputs, &app.base, endpoint))
+                .collect::<anyhow::Result<_>>()?;
+            let extras = flood
+                .then(|| -> anyhow::Result<_> {
+                    Ok((
+                        token_flood(plan, seeded.inputs, &app.base, &state)?,
+                        reads_while_registering(plan, seeded.inputs, seeded.camera, &app.base)?,
+                    ))
+                })
+                .transpose()?;
+            Ok((rows, extras))
+        };
     let postgres_row = |manifest: &Path, name: &str| -> anyhow::Result<LoadRow> {
         let state = fresh_dir(&dir.join(name))?;
         let config = write_runtime_config(&state)?;
@@ -327,7 +343,9 @@ fn on_spin(
         })
     };
     let wasi02_toml = workspace_root().join("spin-wasi02.toml");
-    let (wasi03, token_flood) = sqlite_rows(&spin_toml(), "wasi03", true)?;
+    let (wasi03, extras) = sqlite_rows(&spin_toml(), "wasi03", true)?;
+    let (token_flood, reads_while_registering) =
+        extras.context("the WASI 0.3 rows flood the token endpoint")?;
     Ok(SpinLoad {
         server: server.label.clone(),
         hello: hello_row,
@@ -335,7 +353,8 @@ fn on_spin(
         postgres: postgres_row(&spin_toml(), "wasi03-postgres")?,
         wasi02: sqlite_rows(&wasi02_toml, "wasi02", false)?.0,
         postgres_wasi02: postgres_row(&wasi02_toml, "wasi02-postgres")?,
-        token_flood: token_flood.context("the WASI 0.3 rows flood the token endpoint")?,
+        token_flood,
+        reads_while_registering,
     })
 }
 
@@ -376,6 +395,48 @@ fn token_flood(
         issued,
         before,
         after: entries()?,
+    })
+}
+
+/// The users page at many connections while one client registers `camera` photos one after
+/// another, against the users page alone on the same app just before: whether reads wait
+/// behind photo work (README, "Reads never wait behind photos").
+fn reads_while_registering(
+    plan: &Plan,
+    inputs: &Inputs,
+    camera: &Path,
+    base: &str,
+) -> anyhow::Result<ReadsWhileRegistering> {
+    let reads = format!("{base}{USERS_PAGE}");
+    let alone = wrk(plan, Connections::Many, &reads, None, inputs)
+        .context("wrk on the users page alone")?;
+    write_tokens(base, plan, &inputs.tokens)?;
+    let registering = Inputs {
+        upload: camera.to_path_buf(),
+        ..inputs.clone()
+    };
+    let registration_url = format!("{base}/");
+    let (during, registrations) = std::thread::scope(|scope| {
+        let registrations = scope.spawn(|| {
+            wrk(
+                plan,
+                Connections::One,
+                &registration_url,
+                Some("register.lua"),
+                &registering,
+            )
+        });
+        let during = wrk(plan, Connections::Many, &reads, None, inputs);
+        let registrations = registrations
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("wrk thread panicked")));
+        (during, registrations)
+    });
+    Ok(ReadsWhileRegistering {
+        photo_bytes: std::fs::metadata(camera)?.len(),
+        alone,
+        during: during.context("wrk on the users page while registering")?,
+        registrations: registrations.context("wrk registering camera photos")?,
     })
 }
 
@@ -464,6 +525,7 @@ fn copy_of_state(runtime_config: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Files and values the wrk scripts read.
+#[derive(Clone)]
 pub struct Inputs {
     /// One registration token per line (`register.lua`).
     pub tokens: PathBuf,
