@@ -1,11 +1,16 @@
 //! `GET /images/users/{file}`: CONTRACT.md, "Photos".
 //!
 //! Photos are written once under a random name and never changed, so the name is a strong
-//! validator and responses may be cached forever.
+//! validator, responses may be cached forever, and an instance may keep what it served.
+
+use std::num::NonZeroUsize;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use api::{ApiError, Reply};
+use bytes::Bytes;
 use domain::photo_file::PhotoFile;
 use http::{HeaderValue, Method, StatusCode, header};
+use lru::LruCache;
 use platform::Request;
 use storage::PhotoStore;
 
@@ -13,6 +18,34 @@ use storage::PhotoStore;
 const PREFIX: &str = "/images/users/";
 /// One year, immutable: a photo's URL always means the same bytes.
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
+/// Most photos an instance keeps: as many as it serves requests by Spin's default (128),
+/// a few hundred KiB of 70x70 JPEGs; an operator who raises the reuse count does not raise
+/// this.
+const KEPT_PHOTOS: NonZeroUsize = NonZeroUsize::new(128).expect("not zero");
+
+/// The photos this instance has served, the most recently served kept.
+///
+/// Reading the `photos` store is a key-value call, which Spin does as blocking work; a
+/// photo's bytes never change under its name, so what an instance read once it can serve
+/// again. A page of users shows the same few photos to every visitor. Spin bounds an
+/// instance's life (WASI 0.3: 128 requests or 1 s idle by default; WASI 0.2: one request).
+static KEPT: LazyLock<Mutex<LruCache<String, Bytes>>> =
+    LazyLock::new(|| Mutex::new(LruCache::new(KEPT_PHOTOS)));
+
+/// The photo `name`, if this instance kept it.
+fn kept(name: &str) -> Option<Bytes> {
+    // A panic elsewhere cannot leave the cache half-written: a poisoned lock is still good.
+    KEPT.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(name)
+        .cloned()
+}
+
+fn keep(name: &str, jpeg: Bytes) {
+    KEPT.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .put(name.to_owned(), jpeg);
+}
 
 platform::http_entry!(get_photo);
 
@@ -27,10 +60,11 @@ async fn get_photo(request: Request) -> Result<Reply, ApiError> {
     let file = PhotoFile::parse(name).ok_or(ApiError::PhotoNotFound)?;
     let etag = format!("\"{}\"", file.as_str().trim_end_matches(".jpeg"));
 
-    let photos = PhotoStore::open().await?;
+    let name = file.as_str();
+    let kept = kept(name);
     if api::conditional::is_fresh(request.headers(), &etag) {
         // Revalidation needs no bytes, but the photo must still exist.
-        if !photos.exists(file.as_str()).await? {
+        if kept.is_none() && !PhotoStore::open().await?.exists(name).await? {
             return Err(ApiError::PhotoNotFound);
         }
         let mut reply = api::with_body(StatusCode::NOT_MODIFIED, "image/jpeg", Vec::new());
@@ -38,10 +72,19 @@ async fn get_photo(request: Request) -> Result<Reply, ApiError> {
         set_caching(&mut reply, &etag);
         return Ok(reply);
     }
-    let jpeg = photos
-        .get(file.as_str())
-        .await?
-        .ok_or(ApiError::PhotoNotFound)?;
+    let jpeg = match kept {
+        Some(jpeg) => jpeg,
+        None => {
+            let stored = PhotoStore::open()
+                .await?
+                .get(name)
+                .await?
+                .ok_or(ApiError::PhotoNotFound)?;
+            let jpeg = Bytes::from(stored);
+            keep(name, jpeg.clone());
+            jpeg
+        }
+    };
     let mut reply = api::with_body(StatusCode::OK, "image/jpeg", jpeg);
     set_caching(&mut reply, &etag);
     Ok(reply)

@@ -46,3 +46,26 @@ e2e_test! {
         assert_eq!(revalidated, (404, not_found), "no 304 for a photo that does not exist");
     }
 }
+
+e2e_test! {
+    wasi03_only:
+    /// An instance keeps the photos it served (a name always means the same bytes), so a
+    /// warm one answers without the store; once it has ended (Spin's default: 1 s idle),
+    /// the next one reads the store again.
+    async fn an_instance_keeps_the_photos_it_served_until_it_ends(target: Target) {
+        let app = spawn_app(target).await;
+        let (_, created) = app.register(&Registration::valid(1)).await;
+        let (_, user) = app.get_json(&format!("/api/v1/users/{}", created["user_id"])).await;
+        let url = user["user"]["photo"].as_str().unwrap().to_owned();
+        let served = app.client.get(&url).send().await.unwrap().bytes().await.unwrap();
+        app.clear_store("photos.db");
+
+        let again = app.client.get(&url).send().await.unwrap();
+        assert_eq!(again.status(), 200, "the warm instance answers from what it keeps");
+        assert_eq!(again.bytes().await.unwrap(), served);
+
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let gone = app.client.get(&url).send().await.unwrap();
+        assert_eq!(gone.status(), 404, "a new instance reads the store");
+    }
+}
