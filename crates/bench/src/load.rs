@@ -84,12 +84,7 @@ pub fn run(
     };
     std::fs::write(&upload, photo::samples::camera_like(w, h, 92))?;
     report.upload_bytes = std::fs::metadata(&upload)?.len();
-    // What a phone sends: the photo of the "reads while registering" rows.
-    let camera = work.join("upload-camera.jpeg");
-    std::fs::write(
-        &camera,
-        photo::samples::camera_like(plan.photo_side.0, plan.photo_side.1, 92),
-    )?;
+    let camera = write_camera_photo(plan, work)?;
     let taken_phones = work.join("load-taken-phones.txt");
     write_taken_phones(&app.base, &taken_phones)?;
     let inputs = Inputs {
@@ -396,6 +391,81 @@ fn token_flood(
         before,
         after: entries()?,
     })
+}
+
+/// What a phone sends, for the "reads while registering" rows: a camera-like JPEG of the
+/// plan's size, at most 4 MiB so the app decodes it (the contract refuses more than 5 MB
+/// before any decoding).
+fn write_camera_photo(plan: &Plan, work: &Path) -> anyhow::Result<PathBuf> {
+    const CAMERA_PHOTO_BYTES: usize = 4 << 20;
+    let camera = work.join("upload-camera.jpeg");
+    let jpeg = photo::samples::camera_like_within(
+        plan.photo_side.0,
+        plan.photo_side.1,
+        CAMERA_PHOTO_BYTES,
+    )
+    .context("no camera-like JPEG fits in 4 MiB")?;
+    std::fs::write(&camera, jpeg)?;
+    Ok(camera)
+}
+
+/// Only the "reads while registering" rows: on the app of `manifest` (10,000 users, SQLite)
+/// served by the host and by each real Spin given. To compare designs quickly, e.g. before
+/// and after registration moved to its own component (`--manifest` of an older checkout).
+pub fn reads_while_registering_only(
+    runtime: &tokio::runtime::Runtime,
+    plan: &Plan,
+    work: &Path,
+    manifest: &Path,
+    spins: &[Server],
+) -> anyhow::Result<Vec<(String, ReadsWhileRegistering)>> {
+    let mock = runtime.block_on(MockTinify::start(TINIFY_KEY, Behaviour::Normal))?;
+    let variables = vec![
+        ("seed_key", SEED_KEY.to_owned()),
+        ("tinify_base_url", mock.url()),
+        ("tinify_api_key", TINIFY_KEY.to_owned()),
+    ];
+    let state = fresh_dir(&work.join("mixed-state"))?;
+    let runtime_config = write_runtime_config(&state)?;
+    let camera = write_camera_photo(plan, work)?;
+    let app = Host::start(
+        manifest,
+        &state,
+        Some(&runtime_config),
+        &variables,
+        "/api/v1/positions",
+    )?;
+    seed(&app.base, plan.users)?;
+    let taken_phones = work.join("mixed-taken-phones.txt");
+    write_taken_phones(&app.base, &taken_phones)?;
+    let inputs = Inputs {
+        tokens: work.join("mixed-tokens.txt"),
+        upload: camera.clone(),
+        paths: String::new(),
+        taken_phones,
+    };
+    let mut rows = vec![(
+        "host".to_owned(),
+        reads_while_registering(plan, &inputs, &camera, &app.base)?,
+    )];
+    drop(app);
+    for server in spins {
+        let state = copy_of_state(&runtime_config, &work.join("mixed-spin"))?;
+        let app = Host::start_on(
+            server,
+            manifest,
+            &state,
+            Some(&state.join("runtime-config.toml")),
+            &variables,
+            &[],
+            "/api/v1/positions",
+        )?;
+        rows.push((
+            server.label.clone(),
+            reads_while_registering(plan, &inputs, &camera, &app.base)?,
+        ));
+    }
+    Ok(rows)
 }
 
 /// The users page at many connections while one client registers `camera` photos one after

@@ -37,6 +37,12 @@ struct Args {
     /// 4.1.0-pre0-nodelay build), to show that one change beside stock Spin.
     #[arg(long)]
     spin_nodelay: Option<PathBuf>,
+    /// Only the "reads while registering" rows, on the host and each Spin given.
+    #[arg(long)]
+    reads_while_registering: bool,
+    /// The application those rows serve (default: the workspace's spin.toml).
+    #[arg(long, requires = "reads_while_registering")]
+    manifest: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -135,6 +141,19 @@ fn main() -> anyhow::Result<()> {
             " + TCP_NODELAY",
             &[("SPIN_TCP_NODELAY", "1")],
         )?);
+    }
+    if args.reads_while_registering {
+        let manifest = args
+            .manifest
+            .unwrap_or_else(|| workspace_root().join("spin.toml"));
+        for (server, row) in
+            load::reads_while_registering_only(&runtime, &plan, &work, &manifest, &spins)?
+        {
+            let mut line = String::new();
+            report::render_reads_while_registering(&mut line, plan.connections, &row);
+            println!("{} ({server}):{line}", manifest.display());
+        }
+        return Ok(());
     }
     load::run(&runtime, &plan, &work, &spins, &mut report)?;
     scale::run(&runtime, &plan, &work, &mut report)?;

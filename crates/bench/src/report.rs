@@ -219,7 +219,7 @@ fn render_token_flood(out: &mut String, flood: &TokenFlood) {
 
 /// The lines under a load table that compare the users page alone and while a client
 /// registers photos.
-fn render_reads_while_registering(out: &mut String, c: u32, mixed: &ReadsWhileRegistering) {
+pub fn render_reads_while_registering(out: &mut String, c: u32, mixed: &ReadsWhileRegistering) {
     let stats = |s: &WrkStats| {
         format!(
             "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
