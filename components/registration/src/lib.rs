@@ -1,14 +1,12 @@
-//! `POST /api/v1/users` (CONTRACT.md, "POST /api/v1/users"), in instances of its own.
+//! `POST /api/v1/users` (CONTRACT.md, "POST /api/v1/users"), in instances of its own (WASI
+//! 0.3 build).
 //!
 //! Clients reach this component through the users component, which hands it every
 //! registration over Spin's service chaining (`http://registration.spin.internal`); its
 //! route is private. Why a component of its own: decoding and re-encoding a photo is tens
 //! of milliseconds of CPU, and a WASI 0.3 instance runs one thing at a time, so in the users
-//! component's reused instances it would stall the reads they serve (README,
-//! "Architecture").
-
-mod optimize;
-mod register;
+//! component's reused instances it would stall the reads they serve (README, "Reads never
+//! wait behind photos"). The work itself is `registrar`'s.
 
 use api::{ApiError, Reply};
 use http::Method;
@@ -24,5 +22,5 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
         return Err(ApiError::PageNotFound);
     }
     api::allow(request.method(), &[Method::POST])?;
-    register::create_user(request).await
+    registrar::create_user(request).await
 }

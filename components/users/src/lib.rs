@@ -1,9 +1,12 @@
 //! `/api/v1/users` and `/api/v1/users/{id}`: CONTRACT.md, "GET /api/v1/users",
 //! "GET /api/v1/users/{id}" and "POST /api/v1/users".
 //!
-//! Reads are served here. A registration is handed to the `registration` component through
-//! Spin's service chaining, so its photo work runs in instances that serve no reads (see
-//! `platform::chaining`); this component only relays its bytes.
+//! Reads are served here. In the WASI 0.3 build a registration is handed to the
+//! `registration` component through Spin's service chaining, so its photo work runs in
+//! instances that serve no reads (see `platform::chaining`); this component only relays its
+//! bytes. In the WASI 0.2 build every request has an instance of its own, so there is
+//! nothing to keep the work away from, and not every platform that serves WASI 0.2 chains
+//! (Fermyon Cloud does not): there this component registers itself.
 
 mod get;
 mod list;
@@ -15,7 +18,9 @@ use platform::vars;
 
 /// The collection's path; single users live below it.
 const USERS_PATH: &str = "/api/v1/users";
-/// The component that registers users (`[component.registration]` in spin.toml).
+/// The component that registers users in the WASI 0.3 build (`[component.registration]`
+/// in spin.toml).
+#[cfg(feature = "wasi03")]
 const REGISTRATION: &str = "registration";
 
 platform::http_entry!(route);
@@ -25,7 +30,7 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
     match path.strip_prefix(USERS_PATH) {
         Some("") => match *request.method() {
             Method::GET => list::list_users(request).await,
-            Method::POST => platform::chaining::forward(request, REGISTRATION).await,
+            Method::POST => register(request).await,
             _ => Err(ApiError::MethodNotAllowed(&[Method::GET, Method::POST])),
         },
         Some(rest) => match rest.strip_prefix('/') {
@@ -37,6 +42,16 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
         },
         None => Err(ApiError::PageNotFound),
     }
+}
+
+#[cfg(feature = "wasi03")]
+async fn register(request: Request) -> Result<Reply, ApiError> {
+    platform::chaining::forward(request, REGISTRATION).await
+}
+
+#[cfg(all(feature = "wasi02", not(feature = "wasi03")))]
+async fn register(request: Request) -> Result<Reply, ApiError> {
+    registrar::create_user(request).await
 }
 
 /// What HTTP caches are told about pages and single users: revalidate, unless the operator

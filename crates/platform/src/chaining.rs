@@ -1,4 +1,5 @@
-//! Handing a request to another component of the same app: Spin's service chaining.
+//! Handing a request to another component of the same app: Spin's service chaining (WASI
+//! 0.3 build only: its reused instances are why the app chains; see the users component).
 //!
 //! A request to `http://<component>.spin.internal/<path>` never leaves Spin: Spin runs the
 //! named component in its own instance and returns its answer (spinframework/spin,
@@ -25,10 +26,7 @@ use crate::{Body, Request};
 /// own `spin-*` headers for the target, as for any request.
 pub async fn forward(request: Request, component: &str) -> Result<Reply, ApiError> {
     let request = chained_request(request, component)?;
-    #[cfg(feature = "wasi03")]
     let answer = crate::wasi03::send_chained(request).await;
-    #[cfg(all(feature = "wasi02", not(feature = "wasi03")))]
-    let answer = crate::wasi02::send_chained(request).await;
     let (status, headers, body) = answer.map_err(|cause| {
         ApiError::Internal(cause.context(format!(
             "handing the request to the `{component}` component"

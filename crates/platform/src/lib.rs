@@ -20,6 +20,7 @@ use api::cors::CorsPolicy;
 use api::{ApiError, Reply};
 use bytes::Bytes;
 
+#[cfg(feature = "wasi03")]
 pub mod chaining;
 #[cfg(feature = "wasi02")]
 #[cfg_attr(feature = "wasi03", allow(dead_code))]

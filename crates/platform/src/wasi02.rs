@@ -9,17 +9,14 @@
 //! ACK, about 40 ms per response on a keep-alive connection.
 
 use std::future::Future;
-use std::pin::pin;
 
-use anyhow::{Context as _, anyhow};
 use api::{ApiError, Reply};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use futures_util::future::{Either, select};
 use http_body_util::{BodyExt as _, StreamBody};
-use spin_sdk_wasi02::http::{IncomingRequest, IncomingResponse, ResponseOutparam};
+use spin_sdk_wasi02::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk_wasi02::wit::wasi::http0_2_0::types::{
-    Fields, Method, OutgoingBody, OutgoingRequest, OutgoingResponse, Scheme,
+    Fields, Method, OutgoingBody, OutgoingResponse, Scheme,
 };
 
 use crate::{Body, Request, serve};
@@ -145,91 +142,4 @@ async fn send(reply: Reply, out: ResponseOutparam) {
 /// A Spin variable's value (`fermyon:spin/variables@2.0.0`).
 pub(crate) async fn variable(name: &str) -> Result<String, String> {
     spin_sdk_wasi02::variables::get(name).map_err(|e| format!("{e:?}"))
-}
-
-/// Sends a request built by [`crate::chaining`] through
-/// `wasi:http/outgoing-handler@0.2.0`, relaying its body as it arrives, and returns the
-/// answer's status, headers and whole body (the app's answers are small JSON documents).
-pub(crate) async fn send_chained(
-    request: http::Request<Body>,
-) -> anyhow::Result<(http::StatusCode, http::HeaderMap, Bytes)> {
-    let (parts, body) = request.into_parts();
-    let entries: Vec<(String, Vec<u8>)> = parts
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
-        .collect();
-    let fields = Fields::from_list(&entries).map_err(|e| anyhow!("the headers: {e:?}"))?;
-    let outgoing = OutgoingRequest::new(fields);
-    let refused = |what: &str| anyhow!("the host refused the request's {what}");
-    let method = match parts.method.as_str() {
-        "GET" => Method::Get,
-        "POST" => Method::Post,
-        other => Method::Other(other.to_owned()),
-    };
-    outgoing
-        .set_method(&method)
-        .map_err(|()| refused("method"))?;
-    outgoing
-        .set_scheme(Some(&Scheme::Http))
-        .map_err(|()| refused("scheme"))?;
-    outgoing
-        .set_authority(parts.uri.authority().map(|a| a.as_str()))
-        .map_err(|()| refused("authority"))?;
-    outgoing
-        .set_path_with_query(parts.uri.path_and_query().map(|pq| pq.as_str()))
-        .map_err(|()| refused("path"))?;
-    let upload = outgoing.body().map_err(|()| refused("body"))?;
-
-    let answer = spin_sdk_wasi02::http::send::<_, IncomingResponse>(outgoing);
-    let response = match select(pin!(answer), pin!(relay_body(body, upload))).await {
-        // Answered before the body was complete (a refused token): the rest is not needed,
-        // and dropping the relay leaves the chained body unfinished.
-        Either::Left((answer, _relay)) => answer,
-        Either::Right(((), answer)) => answer.await,
-    }
-    .map_err(|e| anyhow!("sending: {e}"))?;
-
-    let status = http::StatusCode::from_u16(response.status()).context("the answer's status")?;
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in response.headers().entries() {
-        headers.append(
-            http::HeaderName::from_bytes(name.as_bytes()).context("an answer header")?,
-            http::HeaderValue::from_bytes(&value).context("an answer header")?,
-        );
-    }
-    let body = response
-        .into_body()
-        .await
-        .map_err(|e| anyhow!("reading the answer: {e:?}"))?;
-    Ok((status, headers, Bytes::from(body)))
-}
-
-/// Writes `body` into the chained request's body as it arrives, and finishes that body only
-/// when `body` arrived whole. An outgoing body dropped unfinished is an incomplete body to
-/// its reader (WASI 0.2, `outgoing-body`), so an upload cut short is never acted on.
-///
-/// The writes block: this instance serves this one request (WASI 0.2), and a write waits
-/// only until the target reads or goes away.
-async fn relay_body(mut body: Body, upload: OutgoingBody) {
-    let Ok(stream) = upload.write() else {
-        return;
-    };
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return;
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        for chunk in data.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                return;
-            }
-        }
-    }
-    drop(stream);
-    if OutgoingBody::finish(upload, None).is_err() {
-        eprintln!("a chained request's body could not be finished");
-    }
 }

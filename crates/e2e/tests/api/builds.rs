@@ -50,9 +50,21 @@ const SPIN_3_4_INTERFACES: [&str; 4] = [
     "spin:postgres/postgres@4.0.0",
 ];
 
+/// The component the WASI 0.3 build chains registrations to; the WASI 0.2 build has none.
+const REGISTRATION: &str = "registration";
+/// The URL the users component chains registrations to (WASI 0.3 build).
+const REGISTRATION_URL: &str = "http://registration.spin.internal";
+
+/// `spin-wasi02.toml` is `spin.toml` with other sources and builds, and one change more
+/// (README, "Two builds"): no `registration` component or private route, because the users
+/// component registers users itself there, with exactly the registration component's grants
+/// added to its own and no chaining.
 #[test]
 fn the_wasi02_manifest_is_the_default_one_with_other_sources() {
     let (mut wasi03, mut wasi02) = (components(Build::Wasi03), components(Build::Wasi02));
+    let registration = wasi03
+        .remove(REGISTRATION)
+        .expect("the WASI 0.3 build's registration component");
     assert_eq!(
         wasi03.keys().collect::<Vec<_>>(),
         wasi02.keys().collect::<Vec<_>>()
@@ -76,18 +88,80 @@ fn the_wasi02_manifest_is_the_default_one_with_other_sources() {
         let default = wasi03[id].as_table_mut().expect("a component table");
         default.remove("source");
         default.remove("build");
-        assert_eq!(component, default, "component `{id}`: grants differ");
+        if id == "users" {
+            assert_eq!(
+                grants(component),
+                registering_users_grants(default, &registration),
+                "the WASI 0.2 users component has the users and registration grants"
+            );
+        } else {
+            assert_eq!(component, default, "component `{id}`: grants differ");
+        }
     }
 
-    // Everything outside the components (routes, variables, application) is the same too.
+    // Everything outside the components (variables, application, routes) is the same too,
+    // but for the registration component's private route.
     let whole = |build: Build| {
         let text =
             std::fs::read_to_string(workspace_root().join(build.manifest())).expect("the manifest");
         let mut manifest: toml::Table = toml::from_str(&text).expect("TOML");
         manifest.remove("component");
+        if let Some(routes) = manifest
+            .get_mut("trigger")
+            .and_then(|t| t.get_mut("http"))
+            .and_then(toml::Value::as_array_mut)
+        {
+            routes.retain(|route| route["component"].as_str() != Some(REGISTRATION));
+        }
         manifest
     };
     assert_eq!(whole(Build::Wasi03), whole(Build::Wasi02));
+}
+
+/// A component's grants: each list as a set, and its variables.
+fn grants(component: &toml::Table) -> BTreeMap<String, BTreeSet<String>> {
+    let mut grants = BTreeMap::new();
+    for key in [
+        "key_value_stores",
+        "sqlite_databases",
+        "allowed_outbound_hosts",
+    ] {
+        let values = component
+            .get(key)
+            .and_then(toml::Value::as_array)
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        grants.insert(key.to_owned(), values);
+    }
+    let variables = component
+        .get("variables")
+        .and_then(toml::Value::as_table)
+        .map(|vars| vars.iter().map(|(k, v)| format!("{k} = {v}")).collect())
+        .unwrap_or_default();
+    grants.insert("variables".to_owned(), variables);
+    grants
+}
+
+/// The WASI 0.3 users component's grants with the registration component's added and the
+/// chaining URL taken away: what a users component that registers users itself needs.
+fn registering_users_grants(
+    users: &toml::Table,
+    registration: &toml::Value,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut merged = grants(users);
+    let registration = grants(registration.as_table().expect("a component table"));
+    for (key, values) in registration {
+        merged.entry(key).or_default().extend(values);
+    }
+    if let Some(hosts) = merged.get_mut("allowed_outbound_hosts") {
+        hosts.remove(REGISTRATION_URL);
+    }
+    merged
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! `POST /api/v1/users`: registration, checked in the contract's order (token, fields,
 //! uniqueness) and made atomic by one SQL insert.
 //!
+//! Served by the `registration` component in the WASI 0.3 build (reached from `users`
+//! through service chaining) and by `users` itself in the WASI 0.2 build (README, "Reads
+//! never wait behind photos").
+//!
 //! The photo is stored before the user row so a user never lacks one; if the insert loses
 //! a race, the photo is deleted again. The token's single use is the UNIQUE
 //! `users.registration_token` column, written by that same insert.
@@ -18,8 +22,11 @@ use platform::Request;
 use platform::vars;
 use storage::{Database, NewUser, PhotoStore, StoreError};
 
+mod optimize;
+
 use crate::optimize::optimize;
 
+/// Registers the user `request` describes, or says why not in the contract's terms.
 pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
     let (parts, body) = request.into_parts();
 
