@@ -13,7 +13,9 @@ use anyhow::{Context, bail};
 use tinypng_mock::{Behaviour, MockTinify};
 
 use crate::host::{Host, Server};
-use crate::report::{LoadRow, ReadsWhileRegistering, Report, SpinLoad, TokenFlood, WrkStats};
+use crate::report::{
+    LoadRow, PeerLoad, ReadsWhileRegistering, Report, SpinLoad, TokenFlood, WrkStats,
+};
 use crate::{Plan, workspace_root};
 
 /// Key shared by the bench's app and its TinyPNG mock.
@@ -45,6 +47,7 @@ pub fn run(
     plan: &Plan,
     work: &Path,
     spins: &[Server],
+    peer: Option<&str>,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let mock = runtime.block_on(MockTinify::start(TINIFY_KEY, Behaviour::Normal))?;
@@ -181,6 +184,9 @@ pub fn run(
     };
     for server in spins {
         report.spin.push(on_spin(plan, work, server, &seeded)?);
+    }
+    if let Some(peer) = peer {
+        report.peer = Some(peer_rows(plan, &inputs, peer)?);
     }
 
     // Two host processes on the same PostgreSQL schema and Redis stores, loaded together.
@@ -350,6 +356,50 @@ fn on_spin(
         postgres_wasi02: postgres_row(&wasi02_toml, "wasi02-postgres")?,
         token_flood,
         reads_while_registering,
+    })
+}
+
+/// The same read rows, and the token endpoint, on a peer implementation of the contract
+/// (the NestJS original) at `base`, which the caller has seeded: each row once to warm the
+/// peer up (a JIT gets faster), then measured as ours are. The demo site and registration
+/// are left out: the peer has no such site, and its tokens are its own.
+fn peer_rows(plan: &Plan, inputs: &Inputs, base: &str) -> anyhow::Result<PeerLoad> {
+    let base = base.trim_end_matches('/');
+    let page: serde_json::Value = ureq::get(&format!("{base}{USERS_PAGE}"))
+        .call()
+        .with_context(|| format!("the peer's users page at {base}"))?
+        .body_mut()
+        .read_json()?;
+    let user_id = page["users"][0]["id"]
+        .as_i64()
+        .context("the peer lists no user: seed it first")?;
+    let photo_url = page["users"][0]["photo"].as_str().context("a photo")?;
+    // The photo's path, whatever origin the peer puts in front of it.
+    let photo_path = photo_url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|slash| rest[slash..].to_owned()))
+        .context("the peer's photo URL")?;
+    let endpoints: Vec<Endpoint> = app_endpoints(user_id, &photo_path)
+        .into_iter()
+        .filter(|e| e.script.is_none() && e.path != "/")
+        .collect();
+    for endpoint in &endpoints {
+        wrk(
+            plan,
+            Connections::Many,
+            &format!("{base}{}", endpoint.path),
+            None,
+            inputs,
+        )
+        .with_context(|| format!("warming the peer up on {}", endpoint.label))?;
+    }
+    let rows = endpoints
+        .iter()
+        .map(|endpoint| measure(plan, inputs, base, endpoint))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(PeerLoad {
+        url: base.to_owned(),
+        rows,
     })
 }
 

@@ -37,6 +37,10 @@ struct Args {
     /// 4.1.0-pre0-nodelay build), to show that one change beside stock Spin.
     #[arg(long)]
     spin_nodelay: Option<PathBuf>,
+    /// Another implementation of the contract (the NestJS original), already running and
+    /// seeded: its read rows are measured after a warm-up and set beside ours.
+    #[arg(long)]
+    peer: Option<String>,
     /// Only the "reads while registering" rows, on the host and each Spin given.
     #[arg(long)]
     reads_while_registering: bool,
@@ -155,7 +159,14 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    load::run(&runtime, &plan, &work, &spins, &mut report)?;
+    load::run(
+        &runtime,
+        &plan,
+        &work,
+        &spins,
+        args.peer.as_deref(),
+        &mut report,
+    )?;
     scale::run(&runtime, &plan, &work, &mut report)?;
     photo_bench::run(&plan, &work, &mut report)?;
     soak::run(&runtime, &plan, &work, &mut report)?;

@@ -73,6 +73,12 @@ pub struct ReadsWhileRegistering {
     pub registrations: WrkStats,
 }
 
+/// The read rows on a peer implementation of the contract (`--peer`, the NestJS original).
+pub struct PeerLoad {
+    pub url: String,
+    pub rows: Vec<LoadRow>,
+}
+
 /// Tokens the full run issues in a row before counting the store's entries.
 pub const TOKEN_FLOOD: u64 = 100_000;
 
@@ -158,6 +164,8 @@ pub struct Report {
     pub reads_while_registering: Option<ReadsWhileRegistering>,
     /// The load rows again on each real Spin CLI given (`--spin`, `--spin-nodelay`).
     pub spin: Vec<SpinLoad>,
+    /// The read rows on the peer given with `--peer`.
+    pub peer: Option<PeerLoad>,
     pub scale: Vec<ScaleRow>,
     pub photo: Vec<PhotoRow>,
     /// The host's resident memory after seeding, before the first soak window.
@@ -264,6 +272,7 @@ impl Report {
             token_flood: None,
             reads_while_registering: None,
             spin: Vec::new(),
+            peer: None,
             scale: Vec::new(),
             photo: Vec::new(),
             soak_rss_start: None,
@@ -306,6 +315,7 @@ impl Report {
                 .unwrap_or(0),
         );
         self.render_spin(&mut out);
+        self.render_peer(&mut out);
         self.render_load(&mut out);
         self.render_load_wasi02(&mut out);
         self.render_instances_and_backends(&mut out);
@@ -315,6 +325,52 @@ impl Report {
         self.render_sizes(&mut out);
         self.render_targets(&mut out);
         out
+    }
+
+    /// The peer's rows, and ours against them: the first Spin's (what users run) or, without
+    /// one, the host's, WASI 0.3 and 0.2 builds, SQLite.
+    fn render_peer(&self, out: &mut String) {
+        let Some(peer) = &self.peer else { return };
+        let (ours, ours_wasi02, server) = match self.spin.first() {
+            Some(spin) => (&spin.wasi03, &spin.wasi02, spin.server.as_str()),
+            None => (&self.load, &self.load_wasi02, "host"),
+        };
+        let _ = writeln!(
+            out,
+            "| Peer at {} | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn req/s | ours ÷ peer, {c} conn ({server}, WASI 0.3) | ours ÷ peer, 1 conn | WASI 0.2 ÷ peer, {c} conn |",
+            peer.url,
+            c = self.plan.connections
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let ratio = |rows: &[LoadRow], row: &LoadRow, one: bool| {
+            rows.iter()
+                .find(|r| r.label == row.label)
+                .map(|r| {
+                    let (a, b) = if one {
+                        (r.one.rps, row.one.rps)
+                    } else {
+                        (r.many.rps, row.many.rps)
+                    };
+                    format!("{:.2} ×", a / b)
+                })
+                .unwrap_or_else(|| "—".to_owned())
+        };
+        for row in &peer.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} |",
+                row.label,
+                row.many.rate(),
+                row.many.p50_ms,
+                row.many.p99_ms,
+                row.one.p50_ms,
+                row.one.rate(),
+                ratio(ours, row, false),
+                ratio(ours, row, true),
+                ratio(ours_wasi02, row, false),
+            );
+        }
+        let _ = writeln!(out);
     }
 
     /// Real Spin first: these are the figures users get.
