@@ -51,11 +51,7 @@ pub fn run(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let mock = runtime.block_on(MockTinify::start(TINIFY_KEY, Behaviour::Normal))?;
-    let app_variables = vec![
-        ("seed_key", SEED_KEY.to_owned()),
-        ("tinify_base_url", mock.url()),
-        ("tinify_api_key", TINIFY_KEY.to_owned()),
-    ];
+    let app_variables = app_variables(&mock);
     let state = fresh_dir(&work.join("load-state"))?;
     let runtime_config = write_runtime_config(&state)?;
     let app = Host::start(
@@ -248,6 +244,15 @@ pub fn run(
     }
     report.two_hosts = Some(WrkStats::combined(&both));
     Ok(())
+}
+
+/// The app's variables in every bench run: the seed endpoint on, TinyPNG at `mock`.
+fn app_variables(mock: &MockTinify) -> Vec<(&'static str, String)> {
+    vec![
+        ("seed_key", SEED_KEY.to_owned()),
+        ("tinify_base_url", mock.url()),
+        ("tinify_api_key", TINIFY_KEY.to_owned()),
+    ]
 }
 
 /// What the real-Spin rows reuse from the host's runs: the seeded files and schema.
@@ -470,11 +475,7 @@ pub fn reads_while_registering_only(
     spins: &[Server],
 ) -> anyhow::Result<Vec<(String, ReadsWhileRegistering)>> {
     let mock = runtime.block_on(MockTinify::start(TINIFY_KEY, Behaviour::Normal))?;
-    let variables = vec![
-        ("seed_key", SEED_KEY.to_owned()),
-        ("tinify_base_url", mock.url()),
-        ("tinify_api_key", TINIFY_KEY.to_owned()),
-    ];
+    let variables = app_variables(&mock);
     let state = fresh_dir(&work.join("mixed-state"))?;
     let runtime_config = write_runtime_config(&state)?;
     let camera = write_camera_photo(plan, work)?;

@@ -83,11 +83,12 @@ impl ChainTargets {
             tracing::error!(component, "a chained request failed: {error:?}");
             HttpError::InternalError(Some(format!("component `{component}` failed")))
         })?;
-        tracing::info!(
-            target: "request",
-            "{method} {path} {component} (chained) {} {:.1}ms",
-            response.status().as_u16(),
-            started.elapsed().as_secs_f64() * 1000.0
+        crate::server::log_request(
+            &method,
+            &path,
+            &format!("{component} (chained)"),
+            response.status(),
+            started,
         );
         Ok(response)
     }

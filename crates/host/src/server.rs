@@ -175,13 +175,24 @@ async fn respond(
             (route.component, response)
         }
     };
+    log_request(&method, &path, &component, response.status(), started);
+    Ok(response)
+}
+
+/// The request log's one line per request (`component` may say how it was reached).
+pub(crate) fn log_request(
+    method: &http::Method,
+    path: &str,
+    component: &str,
+    status: StatusCode,
+    started: Instant,
+) {
     tracing::info!(
         target: "request",
         "{method} {path} {component} {} {:.1}ms",
-        response.status().as_u16(),
+        status.as_u16(),
         started.elapsed().as_secs_f64() * 1000.0
     );
-    Ok(response)
 }
 
 /// The request's authority, as Spin takes it: the `Host` header, or an absolute-form URI's.
