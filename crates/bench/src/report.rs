@@ -614,7 +614,7 @@ impl Report {
         if self.app_startup.is_some() || self.wasi02_startup.is_some() {
             let _ = writeln!(
                 out,
-                "| host start → first 200 (app, 6 components) | {} | {} | |",
+                "| host start → first 200 (the app, every component) | {} | {} | |",
                 ms(self.app_startup),
                 ms(self.wasi02_startup)
             );
