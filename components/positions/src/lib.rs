@@ -4,10 +4,10 @@
 //! [`CACHE_SECONDS`] so most instances do not reach the database, and carries an ETag so
 //! HTTP caches can revalidate with `304`.
 
-use api::wire::PositionsBody;
-use api::{ApiError, Reply};
 use std::sync::{Mutex, PoisonError};
 
+use api::wire::PositionsBody;
+use api::{ApiError, Reply};
 use http::{HeaderValue, Method};
 use platform::Request;
 use platform::vars;

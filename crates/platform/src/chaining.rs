@@ -16,6 +16,7 @@
 use api::{ApiError, Reply};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName};
+use http_body_util::BodyExt as _;
 
 use crate::{Body, Request};
 
@@ -26,13 +27,24 @@ use crate::{Body, Request};
 /// own `spin-*` headers for the target, as for any request.
 pub async fn forward(request: Request, component: &str) -> Result<Reply, ApiError> {
     let request = chained_request(request, component)?;
-    let answer = crate::wasi03::send_chained(request).await;
-    let (status, headers, body) = answer.map_err(|cause| {
-        ApiError::Internal(cause.context(format!(
-            "handing the request to the `{component}` component"
-        )))
-    })?;
-    Ok(relayed_answer(status, &headers, body))
+    let failed = |what: &str, cause: &dyn std::fmt::Debug| {
+        ApiError::Internal(anyhow::anyhow!(
+            "handing the request to the `{component}` component: {what}: {cause:?}"
+        ))
+    };
+    // The SDK streams the body from a task of its own (`wasi:http/client@0.3.0`), so the
+    // answer can come back before the body is complete.
+    let response = spin_sdk::http::send(request)
+        .await
+        .map_err(|e| failed("sending", &e))?;
+    let (parts, body) = response.into_parts();
+    // The app's answers are small JSON documents: read whole.
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| failed("reading the answer", &e))?
+        .to_bytes();
+    Ok(relayed_answer(parts.status, &parts.headers, body))
 }
 
 /// `request` addressed to `component` through Spin's chaining domain.
@@ -112,7 +124,6 @@ fn relayed_answer(status: http::StatusCode, headers: &HeaderMap, body: Bytes) ->
 mod tests {
     use super::*;
     use http::{HeaderValue, Method, StatusCode};
-    use http_body_util::BodyExt as _;
 
     fn request(headers: &[(&str, &str)]) -> Request {
         let mut builder = http::Request::builder()

@@ -53,22 +53,3 @@ async fn leave_with_head() {
         spin_sdk::wit_bindgen::yield_async().await;
     }
 }
-
-/// Sends a request built by [`crate::chaining`] through `wasi:http/client@0.3.0`: the SDK
-/// streams the body from a task of its own, so the answer can come back before the body is
-/// complete. Returns the answer's status, headers and whole body (the app's answers are
-/// small JSON documents).
-pub(crate) async fn send_chained(
-    request: http::Request<Body>,
-) -> anyhow::Result<(http::StatusCode, http::HeaderMap, bytes::Bytes)> {
-    let response = spin_sdk::http::send(request)
-        .await
-        .map_err(|e| anyhow::anyhow!("sending: {e:?}"))?;
-    let (parts, body) = response.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map_err(|e| anyhow::anyhow!("reading the answer: {e:?}"))?
-        .to_bytes();
-    Ok((parts.status, parts.headers, body))
-}
