@@ -1,7 +1,9 @@
 //! Users and positions in SQL: Spin's SQLite or Spin's PostgreSQL, chosen by URL.
 //!
 //! Every statement exists in both dialects ([`Sql`]); parameters are always bound, never
-//! formatted into the text. Opening a [`Database`] applies missing migrations first.
+//! formatted into the text. A [`Database`] applies missing migrations before its first
+//! statement; a read that comes first checks the schema's version in the same statement
+//! ([`ReadSql`]), so a new connection that only reads costs one statement, not two.
 //!
 //! Spin reuses an instance for many requests (128 by default, 16 at once), so the instance
 //! keeps its connection for the next request: Spin opens a SQLite file anew for every
@@ -11,7 +13,7 @@
 //! transaction on it. The one multi-statement job, migrating, runs on the new connection
 //! before it is kept. A connection that fails is dropped; the next request opens another.
 
-use std::cell::RefCell;
+use std::cell::{Cell as Flag, RefCell};
 use std::rc::Rc;
 
 use crate::cell::Cell;
@@ -24,6 +26,9 @@ use crate::sdk::Conn;
 pub struct Database {
     conn: Rc<Conn>,
     url: String,
+    /// Whether the schema is known to be current: always for a kept connection; for a new
+    /// one, once its first statement has checked (and, if need be, migrated) it.
+    schema_current: Flag<bool>,
 }
 
 /// A statement in both dialects.
@@ -62,6 +67,33 @@ const fn dollar_placeholders<const N: usize>(text: &str) -> [u8; N] {
     out
 }
 
+/// A read that can check the schema's version on the way: `SELECT <rest>`, and the same
+/// with the version as an extra first column, for a connection whose schema is not known
+/// yet. Under Spin every statement is a host call handed to another thread, and a new
+/// SQLite connection (Spin opens one per `open`) parses the schema for its first one: a
+/// separate version query cost the WASI 0.2 build, whose instances each open their own,
+/// a third of a single-user read (README, "Benchmarks").
+struct ReadSql {
+    plain: Sql,
+    checking: Sql,
+}
+
+macro_rules! read_sql {
+    ($rest:expr) => {
+        ReadSql {
+            plain: sql!(concat!("SELECT ", $rest)),
+            checking: sql!(concat!("SELECT (", schema_version!(), "), ", $rest)),
+        }
+    };
+}
+
+/// The schema's version: the newest migration applied, 0 when none is.
+macro_rules! schema_version {
+    () => {
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"
+    };
+}
+
 /// A bound parameter.
 pub(crate) enum Param<'a> {
     Int(i64),
@@ -81,8 +113,8 @@ macro_rules! user_columns {
 // `spin:postgres@4.0.0` `query` waits for column names that only a first row sends). So
 // "is there one?" is a count of at most one, and "the rows, if any" is a left join from one
 // row, whose NULL columns mean "none". Statements run for their effect use `execute`.
-const SELECT_POSITIONS: Sql =
-    sql!("SELECT p.id, p.name FROM (SELECT 1) AS one LEFT JOIN positions p ON true ORDER BY p.id");
+const SELECT_POSITIONS: ReadSql =
+    read_sql!("p.id, p.name FROM (SELECT 1) AS one LEFT JOIN positions p ON true ORDER BY p.id");
 const POSITION_EXISTS: Sql =
     sql!("SELECT COUNT(*) FROM (SELECT 1 FROM positions WHERE id = ?1) AS hit");
 // A page is a range of list places (migration 0003: places 1..=total, oldest first, in the
@@ -90,8 +122,8 @@ const POSITION_EXISTS: Sql =
 // users after skipping the `?2` newest. The total is the row triggers keep; joining the
 // page to it answers both in one statement, and an empty page still returns the total
 // (with NULL user columns).
-const USERS_PAGE: Sql = sql!(concat!(
-    "SELECT t.total, ",
+const USERS_PAGE: ReadSql = read_sql!(concat!(
+    "t.total, ",
     user_columns!(),
     " FROM users_total t \
      LEFT JOIN users u ON u.list_position BETWEEN t.total - ?2 - ?1 + 1 AND t.total - ?2 \
@@ -99,8 +131,7 @@ const USERS_PAGE: Sql = sql!(concat!(
      WHERE t.id = 1 \
      ORDER BY u.list_position DESC"
 ));
-const USER_BY_ID: Sql = sql!(concat!(
-    "SELECT ",
+const USER_BY_ID: ReadSql = read_sql!(concat!(
     user_columns!(),
     " FROM (SELECT CAST(?1 AS BIGINT) AS id) AS wanted \
      LEFT JOIN users u ON u.id = wanted.id \
@@ -172,7 +203,7 @@ fn insert_users_if_new(rows: usize) -> (String, String) {
 }
 const INSERT_POSITION_IF_MISSING: Sql =
     sql!("INSERT INTO positions (id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
-const SCHEMA_VERSION: Sql = sql!("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+const SCHEMA_VERSION: Sql = sql!(schema_version!());
 // SQLite migrates in a transaction on the connection being opened (PostgreSQL in one
 // statement, `migrations::postgres_migrate_all`). IMMEDIATE takes SQLite's write lock at
 // once, so two first requests cannot both migrate.
@@ -244,10 +275,11 @@ impl Backend {
 }
 
 impl Database {
-    /// The database `database_url` names, its schema up to date: the instance's kept
-    /// connection, or a new one (migrated if need be, then kept). A new PostgreSQL
-    /// connection trusts the CA root `ca_root` yields (PEM), if any, besides the system's;
-    /// it is asked only then, so a kept connection costs no variable lookup.
+    /// The database `database_url` names: the instance's kept connection, or a new one,
+    /// whose schema its first statement checks (migrating if need be) before it is kept.
+    /// A new PostgreSQL connection trusts the CA root `ca_root` yields (PEM), if any,
+    /// besides the system's; it is asked only then, so a kept connection costs no
+    /// variable lookup.
     pub async fn open(
         database_url: &str,
         ca_root: impl AsyncFnOnce() -> Option<String>,
@@ -256,6 +288,7 @@ impl Database {
             return Ok(Self {
                 conn,
                 url: database_url.to_owned(),
+                schema_current: Flag::new(true),
             });
         }
         let backend = Backend::from_url(database_url)?;
@@ -264,13 +297,52 @@ impl Database {
             Backend::Sqlite(_) => None,
         };
         let conn = Conn::open(&backend, ca_root).await?;
-        let db = Self {
+        Ok(Self {
             conn: Rc::new(conn),
             url: database_url.to_owned(),
-        };
-        db.migrate().await?;
-        keep(database_url, &db.conn);
-        Ok(db)
+            schema_current: Flag::new(false),
+        })
+    }
+
+    /// Migrates unless the schema is known to be current.
+    async fn with_current_schema(&self) -> Result<(), StoreError> {
+        if !self.schema_current.get() {
+            self.migrate().await?;
+            self.schema_is_current();
+        }
+        Ok(())
+    }
+
+    /// Records that the schema is current, and keeps the connection for the instance's
+    /// next requests.
+    fn schema_is_current(&self) {
+        self.schema_current.set(true);
+        keep(&self.url, &self.conn);
+    }
+
+    /// Runs a read; on a connection whose schema is not known yet, its checking variant,
+    /// migrating and reading again when the version is behind or the statement failed (a
+    /// brand-new database has no tables at all).
+    async fn read(
+        &self,
+        sql: &ReadSql,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        if !self.schema_current.get() {
+            let checked = self
+                .run(sql.checking.sqlite, sql.checking.postgres, params)
+                .await;
+            if let Ok(mut rows) = checked
+                && first_int(&rows).is_some_and(|version| version >= migrations::latest())
+            {
+                self.schema_is_current();
+                for row in &mut rows {
+                    row.remove(0);
+                }
+                return Ok(rows);
+            }
+        }
+        self.query(&sql.plain, params).await
     }
 
     /// Applies missing migrations. The usual case (up to date) costs one query; otherwise
@@ -278,10 +350,7 @@ impl Database {
     /// concurrent first requests migrate once and a failed migration leaves nothing behind.
     async fn migrate(&self) -> Result<(), StoreError> {
         // An error here means no schema_migrations table yet: a brand-new database.
-        let current = self
-            .query_one_int(&SCHEMA_VERSION, &[])
-            .await
-            .unwrap_or_default();
+        let current = self.schema_version().await.unwrap_or_default();
         if current >= migrations::latest() {
             return Ok(());
         }
@@ -304,7 +373,7 @@ impl Database {
     async fn apply_pending_sqlite(&self) -> Result<(), StoreError> {
         self.run_raw(SQLITE_CREATE_SCHEMA_MIGRATIONS).await?;
         // Read again under the lock: another instance may have just finished.
-        let current = self.query_one_int(&SCHEMA_VERSION, &[]).await?;
+        let current = self.schema_version().await?;
         for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
             for statement in migrations::statements(migration.sqlite) {
                 self.run_raw(&statement).await.map_err(|e| {
@@ -317,15 +386,14 @@ impl Database {
                 Param::Int(unix_now()),
             ];
             // SQLite only: there is no PostgreSQL text.
-            self.query_text(SQLITE_RECORD_MIGRATION, "", &params)
-                .await?;
+            self.run(SQLITE_RECORD_MIGRATION, "", &params).await?;
         }
         Ok(())
     }
 
     /// Every position, by id.
     pub async fn positions(&self) -> Result<Vec<Position>, StoreError> {
-        decode_all(found(self.query(&SELECT_POSITIONS, &[]).await?))
+        decode_all(found(self.read(&SELECT_POSITIONS, &[]).await?))
     }
 
     /// Whether a position with `id` exists.
@@ -357,7 +425,7 @@ impl Database {
     ) -> Result<(u64, Vec<UserRecord>), StoreError> {
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let rows = self
-            .query(
+            .read(
                 &USERS_PAGE,
                 &[Param::Int(i64::from(limit)), Param::Int(offset)],
             )
@@ -376,7 +444,7 @@ impl Database {
 
     /// The user with `id`, if any.
     pub async fn user(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
-        let rows = self.query(&USER_BY_ID, &[Param::Int(id)]).await?;
+        let rows = self.read(&USER_BY_ID, &[Param::Int(id)]).await?;
         Ok(decode_all(found(rows))?.into_iter().next())
     }
 
@@ -444,6 +512,7 @@ impl Database {
 
     /// Runs a statement for its effect (no rows are read).
     async fn execute(&self, sql: &Sql, params: &[Param<'_>]) -> Result<(), StoreError> {
+        self.with_current_schema().await?;
         let result = self.conn.execute(sql.sqlite, sql.postgres, params).await;
         self.kept_unless_broken(result)
     }
@@ -465,6 +534,7 @@ impl Database {
         postgres: &str,
         params: &[Param<'_>],
     ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        self.with_current_schema().await?;
         let result = self.run(sqlite, postgres, params).await;
         self.kept_unless_broken(result)
     }
@@ -478,6 +548,14 @@ impl Database {
             forget(&self.url, &self.conn);
         }
         result
+    }
+
+    /// The schema's version, read on the connection as it is (migrating reads it).
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        let rows = self
+            .run(SCHEMA_VERSION.sqlite, SCHEMA_VERSION.postgres, &[])
+            .await?;
+        first_int(&rows).ok_or_else(|| StoreError::unavailable("no schema version"))
     }
 
     async fn run(
@@ -557,11 +635,14 @@ mod tests {
         assert!(Backend::from_url("mysql://db").is_err());
     }
 
-    const ALL: [&Sql; 11] = [
-        &SELECT_POSITIONS,
+    const ALL: [&Sql; 14] = [
+        &SELECT_POSITIONS.plain,
+        &SELECT_POSITIONS.checking,
         &POSITION_EXISTS,
-        &USERS_PAGE,
-        &USER_BY_ID,
+        &USERS_PAGE.plain,
+        &USERS_PAGE.checking,
+        &USER_BY_ID.plain,
+        &USER_BY_ID.checking,
         &IDENTITY_TAKEN,
         &TOKEN_USED,
         &PHOTO_IN_USE,
@@ -570,6 +651,22 @@ mod tests {
         &INSERT_POSITION_IF_MISSING,
         &SCHEMA_VERSION,
     ];
+
+    #[test]
+    fn a_checking_read_is_its_read_with_the_schema_version_first() {
+        for read in [&SELECT_POSITIONS, &USERS_PAGE, &USER_BY_ID] {
+            for (plain, checking) in [
+                (read.plain.sqlite, read.checking.sqlite),
+                (read.plain.postgres, read.checking.postgres),
+            ] {
+                let rest = plain.strip_prefix("SELECT ").expect("a SELECT");
+                assert_eq!(
+                    checking,
+                    format!("SELECT ({}), {rest}", SCHEMA_VERSION.sqlite)
+                );
+            }
+        }
+    }
 
     #[test]
     fn placeholders_match_each_dialect() {

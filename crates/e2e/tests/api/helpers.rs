@@ -621,6 +621,34 @@ impl TestApp {
         }
     }
 
+    /// Builds the schema as the first `migrations` migrations left it, recorded in
+    /// `schema_migrations` as the app records them, before the app has touched the database.
+    pub async fn schema_through(&self, migrations: usize) {
+        let version_table = match self.target.sql {
+            Sql::Sqlite => {
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            }
+            Sql::Postgres => {
+                "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+            }
+        };
+        let mut script = vec![version_table.to_owned()];
+        for migration in &storage::migrations::MIGRATIONS[..migrations] {
+            let text = match self.target.sql {
+                Sql::Sqlite => migration.sqlite,
+                Sql::Postgres => migration.postgres,
+            };
+            script.extend(storage::migrations::statements(text));
+            script.push(format!(
+                "INSERT INTO schema_migrations VALUES ({}, '{}', 0)",
+                migration.version, migration.name
+            ));
+        }
+        for statement in script {
+            self.sql(&statement).await;
+        }
+    }
+
     /// Runs a query directly against this app's database; its rows, every column an integer.
     pub async fn sql_integers(&self, query: &str) -> Vec<Vec<i64>> {
         match self.target.sql {

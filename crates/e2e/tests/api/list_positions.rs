@@ -135,26 +135,8 @@ e2e_test! {
 /// Builds the schema as it stood before list places (migrations 1 and 2) with users whose
 /// registration times tie and whose ids do not follow their times.
 async fn schema_before_places(app: &TestApp) {
-    let version_table = match app.target.sql {
-        Sql::Sqlite => {
-            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-        }
-        Sql::Postgres => {
-            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-        }
-    };
-    let mut script = vec![version_table.to_owned()];
-    for migration in &storage::migrations::MIGRATIONS[..2] {
-        let text = match app.target.sql {
-            Sql::Sqlite => migration.sqlite,
-            Sql::Postgres => migration.postgres,
-        };
-        script.extend(storage::migrations::statements(text));
-        script.push(format!(
-            "INSERT INTO schema_migrations VALUES ({}, '{}', 0)",
-            migration.version, migration.name
-        ));
-    }
+    app.schema_through(2).await;
+    let mut script = Vec::new();
     // (id, time): ids 1..6, with times out of id order and a tie.
     for (id, time) in [(1, 500), (2, 300), (3, 500), (4, 100), (5, 700), (6, 300)] {
         script.push(format!(

@@ -24,6 +24,7 @@ mod postgres_tls;
 mod raw_http;
 mod registration;
 mod registration_races;
+mod schema;
 mod security;
 mod seed;
 mod site;
