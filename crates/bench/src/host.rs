@@ -1,9 +1,12 @@
 //! The server under measurement as a separate process, as a deployment runs it: the
 //! repository's host (`spin-host up`) or a real Spin CLI (`spin up`).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -49,9 +52,15 @@ impl Server {
     }
 }
 
+/// What `spin-host up --count-host-calls` prints on `SIGUSR1`, before the totals as JSON
+/// (`spin_host::host_calls::TOTALS_PREFIX`).
+const HOST_CALL_TOTALS: &str = "host calls: ";
+
 /// A running `spin-host up` or `spin up`.
 pub struct Host {
     child: Child,
+    /// The host-call totals lines the server prints (`--count-host-calls`).
+    host_call_totals: Mutex<Receiver<String>>,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     /// From spawning the process to the first `200` on the probe path.
@@ -154,8 +163,19 @@ impl Host {
             base = line.trim().strip_prefix("Serving ").map(str::to_owned);
         }
         let base = base.context("the serving address")?;
-        // Keep reading (and discarding) so the server never writes into a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        // Keep reading so the server never writes into a closed pipe; pass on host-call
+        // totals, drop the rest.
+        let (totals, host_call_totals) = channel();
+        std::thread::spawn(move || {
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                if let Some(json) = line.strip_prefix(HOST_CALL_TOTALS)
+                    && totals.send(json.to_owned()).is_err()
+                {
+                    break;
+                }
+            }
+        });
         let agent = ureq::Agent::new_with_defaults();
         loop {
             if let Ok(response) = agent.get(&format!("{base}{probe}")).call()
@@ -171,9 +191,28 @@ impl Host {
         }
         Ok(Self {
             child,
+            host_call_totals: Mutex::new(host_call_totals),
             base,
             startup: started.elapsed(),
         })
+    }
+
+    /// The host functions guests have called so far, by name, as a host started with
+    /// `--count-host-calls` counts them: asks with `SIGUSR1` and reads the answer.
+    pub fn host_call_totals(&self) -> anyhow::Result<BTreeMap<String, u64>> {
+        let pid = libc::pid_t::try_from(self.child.id())?;
+        // SAFETY: kill(2) on our own child; no memory is involved.
+        if unsafe { libc::kill(pid, libc::SIGUSR1) } != 0 {
+            bail!("signalling the host: {}", std::io::Error::last_os_error());
+        }
+        let lines = self
+            .host_call_totals
+            .lock()
+            .map_err(|_| anyhow::anyhow!("host-call totals lock poisoned"))?;
+        let json = lines
+            .recv_timeout(Duration::from_secs(10))
+            .context("no host-call totals: was the host started with --count-host-calls?")?;
+        Ok(serde_json::from_str(&json)?)
     }
 }
 

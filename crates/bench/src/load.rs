@@ -135,6 +135,22 @@ pub fn run(
             .push(measure(plan, &inputs, &wasi02.base, endpoint)?);
     }
     drop(wasi02);
+
+    // What each read asks of the platform, on both builds (the host counts; see host_calls).
+    let reads: Vec<(String, String)> = endpoints
+        .iter()
+        .filter(|e| e.script.is_none())
+        .map(|e| (e.label.clone(), e.path.clone()))
+        .collect();
+    let calls_wasi03 = copy_of_state(&runtime_config, &work.join("calls-wasi03"))?;
+    let calls_wasi02 = copy_of_state(&runtime_config, &work.join("calls-wasi02"))?;
+    report.host_calls = crate::host_calls::count(
+        (&spin_toml(), &calls_wasi03),
+        (&workspace_root().join("spin-wasi02.toml"), &calls_wasi02),
+        &app_variables,
+        &reads,
+    )?;
+
     report.users_one_instance_per_request = Some(one_instance_per_request(
         plan,
         &spin_toml(),

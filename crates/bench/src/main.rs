@@ -13,6 +13,7 @@
 //! `--smoke` runs everything on tiny data for a few seconds, to keep the suite working in CI.
 
 mod host;
+mod host_calls;
 mod load;
 mod photo_bench;
 mod report;

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::Plan;
+use crate::host_calls::{self, HostCallRow};
 
 /// What wrk measured.
 #[derive(Debug, Clone, Copy)]
@@ -155,6 +156,8 @@ pub struct Report {
     pub load: Vec<LoadRow>,
     /// The app's rows of `load` (hello world aside) on the WASI 0.2 build.
     pub load_wasi02: Vec<LoadRow>,
+    /// Host calls per request of each read, both builds.
+    pub host_calls: Vec<HostCallRow>,
     pub hello_one_instance_per_request: Option<WrkStats>,
     pub users_one_instance_per_request: Option<WrkStats>,
     pub postgres_users_page: Option<LoadRow>,
@@ -265,6 +268,7 @@ impl Report {
             upload_bytes: 0,
             load: Vec::new(),
             load_wasi02: Vec::new(),
+            host_calls: Vec::new(),
             hello_one_instance_per_request: None,
             users_one_instance_per_request: None,
             postgres_users_page: None,
@@ -318,6 +322,7 @@ impl Report {
         self.render_peer(&mut out);
         self.render_load(&mut out);
         self.render_load_wasi02(&mut out);
+        self.render_host_calls(&mut out);
         self.render_instances_and_backends(&mut out);
         self.render_scale(&mut out);
         self.render_photo(&mut out);
@@ -442,6 +447,26 @@ impl Report {
                 .map(|r| r.many.rps)
                 .unwrap_or(f64::NAN);
             render_load_row(out, row, wasi03);
+        }
+    }
+
+    fn render_host_calls(&self, out: &mut String) {
+        if self.host_calls.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "\n| Host calls per request (counted by the repository's host; the same .wasm makes the same calls under Spin) | WASI 0.3, reused instance | WASI 0.2, an instance per request |"
+        );
+        let _ = writeln!(out, "|---|---|---|");
+        for row in &self.host_calls {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                row.label,
+                host_calls::summary(&row.wasi03),
+                host_calls::summary(&row.wasi02)
+            );
         }
     }
 

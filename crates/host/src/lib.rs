@@ -9,6 +9,7 @@
 pub mod app;
 pub mod build;
 mod chaining;
+pub mod host_calls;
 mod instances;
 pub mod manifest;
 pub mod outbound;

@@ -68,6 +68,10 @@ struct Up {
     /// Linear memory one instance may use, in MiB.
     #[arg(long = "max-instance-memory", default_value_t = 256)]
     max_instance_memory_mib: usize,
+    /// Count the host functions guests call; `kill -USR1` prints the totals on stdout
+    /// (this host only: Spin has no such flag).
+    #[arg(long)]
+    count_host_calls: bool,
 }
 
 fn parse_variable(arg: &str) -> Result<(String, String), String> {
@@ -79,15 +83,8 @@ fn parse_variable(arg: &str) -> Result<(String, String), String> {
 /// Errors end the process with one line (and its causes), never a backtrace: they are
 /// for the person who typed the command.
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
-        )
-        .init();
     let Command::Up(up) = Cli::parse().command;
+    init_logging(up.count_host_calls);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -102,7 +99,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// The log on stderr, filtered by `RUST_LOG`; and, when asked, the host-call counter, which
+/// sees the import spans the log leaves out.
+fn init_logging(count_host_calls: bool) {
+    use tracing_subscriber::prelude::*;
+    let log = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
+        );
+    let counter = count_host_calls.then(|| {
+        spin_host::host_calls::CountingLayer
+            .with_filter(spin_host::host_calls::CountingLayer::filter())
+    });
+    tracing_subscriber::registry()
+        .with(log)
+        .with(counter)
+        .init();
+}
+
 async fn run(up: Up) -> anyhow::Result<()> {
+    if up.count_host_calls {
+        spin_host::host_calls::print_totals_on_sigusr1()?;
+    }
     let manifest = if up.from.is_dir() {
         up.from.join("spin.toml")
     } else {

@@ -19,7 +19,8 @@ pub mod variables;
 wasmtime::component::bindgen!({
     path: "wit",
     world: "usersbypage:spin-host/platform",
-    imports: { default: async | trappable },
+    // `tracing`: each call opens a span, which `--count-host-calls` counts.
+    imports: { default: async | trappable | tracing },
     with: {
         "spin:key-value/key-value.store": key_value::StoreHandle,
         "spin:sqlite/sqlite.connection": sqlite::ConnectionHandle,
