@@ -85,6 +85,18 @@ macro_rules! read_sql {
             checking: sql!(concat!("SELECT (", schema_version!(), "), ", $rest)),
         }
     };
+    (sqlite: $sqlite:expr, postgres: $postgres:expr) => {
+        ReadSql {
+            plain: Sql {
+                sqlite: concat!("SELECT ", $sqlite),
+                postgres: concat!("SELECT ", $postgres),
+            },
+            checking: Sql {
+                sqlite: concat!("SELECT (", schema_version!(), "), ", $sqlite),
+                postgres: concat!("SELECT (", schema_version!(), "), ", $postgres),
+            },
+        }
+    };
 }
 
 /// The schema's version: the newest migration applied, 0 when none is.
@@ -119,18 +131,32 @@ const POSITION_EXISTS: Sql =
     sql!("SELECT COUNT(*) FROM (SELECT 1 FROM positions WHERE id = ?1) AS hit");
 // A page is a range of list places (migration 0003: places 1..=total, oldest first, in the
 // list's order), read through the `users_list_position` index whatever the offset: `?1`
-// users after skipping the `?2` newest. The total is the row triggers keep; joining the
-// page to it answers both in one statement, and an empty page still returns the total
-// (with NULL user columns).
-const USERS_PAGE: ReadSql = read_sql!(concat!(
-    "t.total, ",
-    user_columns!(),
-    " FROM users_total t \
-     LEFT JOIN users u ON u.list_position BETWEEN t.total - ?2 - ?1 + 1 AND t.total - ?2 \
-     LEFT JOIN positions p ON p.id = u.position_id \
-     WHERE t.id = 1 \
-     ORDER BY u.list_position DESC"
-));
+// users after skipping the `?2` newest. The total is the row triggers keep; the page is
+// read beside it, so both come from one statement.
+//
+// The page comes back as one row: the total, and the page's users as a JSON array of
+// `[place, <user columns>]` arrays (`[]` past the end), in no particular order. Spin hands a
+// WASI 0.3 guest a statement's rows one at a time through a stream fed from another
+// thread, and each row cost the users page about 14 µs under Spin 4.1 (count=6 served at
+// 0.69× the rate of count=1); as one row, six users cost what one does.
+const USERS_PAGE: ReadSql = read_sql!(
+    sqlite: concat!(
+        "t.total, (SELECT json_group_array(json_array(u.list_position, ",
+        user_columns!(),
+        ")) FROM users u LEFT JOIN positions p ON p.id = u.position_id \
+         WHERE u.list_position BETWEEN t.total - ?2 - ?1 + 1 AND t.total - ?2) \
+         FROM users_total t WHERE t.id = 1"
+    ),
+    postgres: concat!(
+        "t.total, (SELECT COALESCE(json_agg(json_build_array(u.list_position, ",
+        user_columns!(),
+        ")), '[]')::text FROM users u LEFT JOIN positions p ON p.id = u.position_id \
+         WHERE u.list_position BETWEEN t.total - $2 - $1 + 1 AND t.total - $2) \
+         FROM users_total t WHERE t.id = 1"
+    )
+);
+/// One user of [`USERS_PAGE`]'s JSON: its list place, then [`user_columns`]' columns.
+type PageEntry = (i64, i64, String, String, String, i64, String, i64, String);
 const USER_BY_ID: ReadSql = read_sql!(concat!(
     user_columns!(),
     " FROM (SELECT CAST(?1 AS BIGINT) AS id) AS wanted \
@@ -433,12 +459,40 @@ impl Database {
         let total = first_int(&rows).ok_or_else(|| StoreError::unavailable("no user total"))?;
         let total =
             u64::try_from(total).map_err(|_| StoreError::unavailable("negative user total"))?;
-        // Past the end the page is one row of NULL user columns beside the total.
-        let users = rows
-            .iter()
-            .filter(|row| row.get(1).is_some_and(|id| *id != Cell::Null))
-            .map(|row| UserRecord::try_from(&row[1..]).map_err(StoreError::Unavailable))
-            .collect::<Result<_, _>>()?;
+        let page = match rows.first().and_then(|row| row.get(1)) {
+            Some(Cell::Text(json)) => json,
+            _ => return Err(StoreError::unavailable("no users page")),
+        };
+        let mut entries: Vec<PageEntry> = serde_json::from_str(page)
+            .map_err(|e| StoreError::unavailable(format!("decoding a users page: {e}")))?;
+        entries.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.0));
+        let users = entries
+            .into_iter()
+            .map(
+                |(
+                    _,
+                    id,
+                    name,
+                    email,
+                    phone,
+                    position_id,
+                    position,
+                    registration_timestamp,
+                    photo,
+                )| {
+                    UserRecord {
+                        id,
+                        name,
+                        email,
+                        phone,
+                        position_id,
+                        position,
+                        registration_timestamp,
+                        photo,
+                    }
+                },
+            )
+            .collect();
         Ok((total, users))
     }
 
