@@ -135,28 +135,28 @@ const POSITION_EXISTS: Sql =
 // read beside it, so both come from one statement.
 //
 // The page comes back as one row: the total, and the page's users as a JSON array of
-// `[place, <user columns>]` arrays (`[]` past the end), in no particular order. Spin hands a
+// `[place, [<user columns>]]` arrays (`[]` past the end), in no particular order. Spin hands a
 // WASI 0.3 guest a statement's rows one at a time through a stream fed from another
 // thread, and each row cost the users page about 14 µs under Spin 4.1 (count=6 served at
 // 0.69× the rate of count=1); as one row, six users cost what one does.
 const USERS_PAGE: ReadSql = read_sql!(
     sqlite: concat!(
-        "t.total, (SELECT json_group_array(json_array(u.list_position, ",
+        "t.total, (SELECT json_group_array(json_array(u.list_position, json_array(",
         user_columns!(),
-        ")) FROM users u LEFT JOIN positions p ON p.id = u.position_id \
+        "))) FROM users u LEFT JOIN positions p ON p.id = u.position_id \
          WHERE u.list_position BETWEEN t.total - ?2 - ?1 + 1 AND t.total - ?2) \
          FROM users_total t WHERE t.id = 1"
     ),
     postgres: concat!(
-        "t.total, (SELECT COALESCE(json_agg(json_build_array(u.list_position, ",
+        "t.total, (SELECT COALESCE(json_agg(json_build_array(u.list_position, json_build_array(",
         user_columns!(),
-        ")), '[]')::text FROM users u LEFT JOIN positions p ON p.id = u.position_id \
+        "))), '[]')::text FROM users u LEFT JOIN positions p ON p.id = u.position_id \
          WHERE u.list_position BETWEEN t.total - $2 - $1 + 1 AND t.total - $2) \
          FROM users_total t WHERE t.id = 1"
     )
 );
-/// One user of [`USERS_PAGE`]'s JSON: its list place, then [`user_columns`]' columns.
-type PageEntry = (i64, i64, String, String, String, i64, String, i64, String);
+/// One user of [`USERS_PAGE`]'s JSON: its list place, and the user.
+type PageEntry = (i64, UserRecord);
 const USER_BY_ID: ReadSql = read_sql!(concat!(
     user_columns!(),
     " FROM (SELECT CAST(?1 AS BIGINT) AS id) AS wanted \
@@ -466,33 +466,7 @@ impl Database {
         let mut entries: Vec<PageEntry> = serde_json::from_str(page)
             .map_err(|e| StoreError::unavailable(format!("decoding a users page: {e}")))?;
         entries.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.0));
-        let users = entries
-            .into_iter()
-            .map(
-                |(
-                    _,
-                    id,
-                    name,
-                    email,
-                    phone,
-                    position_id,
-                    position,
-                    registration_timestamp,
-                    photo,
-                )| {
-                    UserRecord {
-                        id,
-                        name,
-                        email,
-                        phone,
-                        position_id,
-                        position,
-                        registration_timestamp,
-                        photo,
-                    }
-                },
-            )
-            .collect();
+        let users = entries.into_iter().map(|(_, user)| user).collect();
         Ok((total, users))
     }
 

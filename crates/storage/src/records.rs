@@ -13,8 +13,9 @@ pub struct Position {
     pub name: String,
 }
 
-/// A user joined with its position's name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A user joined with its position's name. As JSON it is an array of its fields in this
+/// order, the order of the user queries' columns (the users page reads it that way).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct UserRecord {
     /// `users.id`.
     pub id: i64,
@@ -107,6 +108,20 @@ mod tests {
         assert_eq!(user.id, 30);
         assert_eq!(user.position, "Designer");
         assert_eq!(user.registration_timestamp, 1_537_777_441);
+    }
+
+    #[test]
+    fn a_user_reads_from_a_json_array_in_column_order() {
+        let json = r#"[30, "Angel", "angel@example.com", "+380496540023", 4, "Designer", 1537777441, "ab.jpeg"]"#;
+        let user: UserRecord = serde_json::from_str(json).unwrap();
+        assert_eq!(user.id, 30);
+        assert_eq!(user.email, "angel@example.com");
+        assert_eq!(user.position, "Designer");
+        assert_eq!(user.photo, "ab.jpeg");
+        // A NULL position name (no such position) is an error, not a default.
+        let null_position =
+            r#"[30, "Angel", "a@example.com", "+380496540023", 4, null, 1, "ab.jpeg"]"#;
+        assert!(serde_json::from_str::<UserRecord>(null_position).is_err());
     }
 
     #[test]
