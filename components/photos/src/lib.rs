@@ -6,6 +6,7 @@
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
+use api::wire::PHOTOS_PATH;
 use api::{ApiError, Reply};
 use bytes::Bytes;
 use domain::photo_file::PhotoFile;
@@ -14,8 +15,6 @@ use lru::LruCache;
 use platform::Request;
 use storage::PhotoStore;
 
-/// Where photos are served from.
-const PREFIX: &str = "/images/users/";
 /// One year, immutable: a photo's URL always means the same bytes.
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 /// Most photos an instance keeps: as many as it serves requests by Spin's default (128),
@@ -53,7 +52,7 @@ async fn get_photo(request: Request) -> Result<Reply, ApiError> {
     let name = request
         .uri()
         .path()
-        .strip_prefix(PREFIX)
+        .strip_prefix(PHOTOS_PATH)
         .ok_or(ApiError::PageNotFound)?;
     api::allow(request.method(), &[Method::GET])?;
     // A name that is not one of ours cannot exist: no store lookup for it.

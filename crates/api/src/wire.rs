@@ -89,12 +89,37 @@ pub struct ListedUser {
     pub registration_timestamp: i64,
 }
 
-/// The absolute URL of a stored photo under `base` (the request's own origin).
+/// The absolute URL of a stored photo under `base` (the request's own origin, whose path is
+/// `/`: [`crate::request_url::base_url`]), the file name one encoded path segment.
+///
+/// Put together as text rather than by `Url::join`, which parses the whole URL again: a
+/// page lists up to 100 photos, and the joins were a tenth of its guest time.
 pub fn photo_url(base: &Url, file: &str) -> String {
-    base.join(&format!("/images/users/{file}"))
-        .map(String::from)
-        .unwrap_or_else(|_| format!("/images/users/{file}"))
+    let origin = base.as_str().trim_end_matches('/');
+    let file = percent_encoding::utf8_percent_encode(file, PATH_SEGMENT);
+    format!("{origin}{PHOTOS_PATH}{file}")
 }
+
+/// Where photos are served (spin.toml routes it to the `photos` component).
+pub const PHOTOS_PATH: &str = "/images/users/";
+
+/// What cannot stand in a URL path segment as itself: controls, space, and the characters
+/// that would end or split the segment or change its meaning (RFC 3986 §3.3).
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
 
 impl SingleUser {
     /// The single-user entry for `user`.
@@ -201,4 +226,34 @@ pub struct PhotosRemovedBody {
     pub removed: Vec<String>,
     /// The named photos that were kept: a user has them, or they are not photo names.
     pub kept: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photo_urls_are_under_the_request_origin() {
+        let base = Url::parse("https://api.example.com:8443/").unwrap();
+        assert_eq!(
+            photo_url(&base, "5f0c3e6a.jpeg"),
+            "https://api.example.com:8443/images/users/5f0c3e6a.jpeg"
+        );
+    }
+
+    #[test]
+    fn a_photo_name_stays_one_path_segment() {
+        let base = Url::parse("http://localhost:3000/").unwrap();
+        let url = photo_url(&base, "a b/../c?d#e%f.jpeg");
+        assert_eq!(
+            url,
+            "http://localhost:3000/images/users/a%20b%2F..%2Fc%3Fd%23e%25f.jpeg"
+        );
+        let parsed = Url::parse(&url).unwrap();
+        assert_eq!(
+            parsed.path_segments().unwrap().collect::<Vec<_>>(),
+            ["images", "users", "a%20b%2F..%2Fc%3Fd%23e%25f.jpeg"]
+        );
+        assert_eq!((parsed.query(), parsed.fragment()), (None, None));
+    }
 }
