@@ -122,7 +122,12 @@ fn config(pooling: bool) -> Config {
             .total_memories(MAX_LIVE_INSTANCES)
             .total_tables(MAX_LIVE_INSTANCES * 2)
             .total_stacks(MAX_LIVE_INSTANCES)
-            .max_memory_size(MEMORY_SLOT_BYTES);
+            .max_memory_size(MEMORY_SLOT_BYTES)
+            // Spin's defaults: when an instance ends, the first 2 MiB of its memory (and
+            // 512 KiB of its tables) are reset by writing them rather than returned to the
+            // kernel, so a request pays for the bytes its instance had.
+            .linear_memory_keep_resident(2 << 20)
+            .table_keep_resident(512 << 10);
         config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     }
     config
