@@ -31,7 +31,7 @@ const PG_ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
 const REDIS_STORES: [(&str, u8); 3] = [("tokens", 4), ("photos", 5), ("cache", 6)];
 const REDIS: &str = "redis://127.0.0.1:6379";
 /// The users page every run measures.
-const USERS_PAGE: &str = "/api/v1/users?page=1&count=6";
+pub(crate) const USERS_PAGE: &str = "/api/v1/users?page=1&count=6";
 
 /// How many connections a wrk run keeps open.
 #[derive(Debug, Clone, Copy)]
