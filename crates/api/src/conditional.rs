@@ -7,9 +7,8 @@ use crate::{Reply, with_body};
 /// A strong ETag for `content`: its quoted 128-bit XXH3 hash, in hex.
 ///
 /// An ETag only has to change when the content does; nothing is signed or trusted on it
-/// (at worst a forged collision would keep one client on its cached copy). XXH3 hashes a
-/// users page several times faster than SHA-256 does in WebAssembly, where SHA-256 was a
-/// tenth of the page's guest time.
+/// (at worst a forged collision would keep one client on its cached copy). SHA-256, used
+/// before, was a tenth of the users page's guest time in WebAssembly.
 pub fn etag_for(content: &[u8]) -> String {
     format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(content))
 }

@@ -103,23 +103,13 @@ pub fn photo_url(base: &Url, file: &str) -> String {
 /// Where photos are served (spin.toml routes it to the `photos` component).
 pub const PHOTOS_PATH: &str = "/images/users/";
 
-/// What cannot stand in a URL path segment as itself: controls, space, and the characters
-/// that would end or split the segment or change its meaning (RFC 3986 §3.3).
-const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
+/// Everything but RFC 3986's unreserved characters (§2.3) is encoded, so a name can neither
+/// end the segment (`/`, `?`, `#`) nor read as an escape (`%`).
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 impl SingleUser {
     /// The single-user entry for `user`.
