@@ -79,6 +79,41 @@ impl Host {
         Ok(kib * 1024)
     }
 
+    /// CPU time (user and system) the server's processes have used so far: `spin up` and
+    /// the `spin trigger http` it serves from, the process group it was started as.
+    pub fn cpu_time(&self) -> anyhow::Result<Duration> {
+        let group = self.child.id().to_string();
+        // SAFETY: sysconf(3) reads a constant of the system; no memory is involved.
+        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let ticks_per_second = u64::try_from(ticks_per_second)
+            .ok()
+            .filter(|&t| t > 0)
+            .context("sysconf(_SC_CLK_TCK)")?;
+        let mut ticks = 0;
+        for entry in std::fs::read_dir("/proc")? {
+            let path = entry?.path();
+            // A process may end between listing and reading: skip what cannot be read.
+            let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+                continue;
+            };
+            // proc_pid_stat(5): fields after the parenthesised command name, from `state`
+            // on; `pgrp` is the third, `utime` and `stime` the twelfth and thirteenth.
+            let Some((_, fields)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let fields: Vec<&str> = fields.split_whitespace().collect();
+            if fields.get(2) == Some(&group.as_str()) {
+                for field in [11, 12] {
+                    ticks += fields
+                        .get(field)
+                        .and_then(|t| t.parse::<u64>().ok())
+                        .context("utime and stime in /proc/<pid>/stat")?;
+                }
+            }
+        }
+        Ok(Duration::from_micros(ticks * 1_000_000 / ticks_per_second))
+    }
+
     /// Starts the release host on a free port and waits for `probe` to answer 200.
     pub fn start(
         manifest: &Path,

@@ -93,13 +93,13 @@ pub fn run(
         taken_phones,
     };
 
-    let hello_row = measure(plan, &inputs, &hello.base, &Endpoint::hello())?;
+    let hello_row = measure(plan, &inputs, Target::Ours(&hello), &Endpoint::hello())?;
     report.load.push(hello_row);
     let endpoints = app_endpoints(user_id, &photo_path);
     for endpoint in &endpoints {
         report
             .load
-            .push(measure(plan, &inputs, &app.base, endpoint)?);
+            .push(measure(plan, &inputs, Target::Ours(&app), endpoint)?);
     }
     report.token_flood = Some(token_flood(plan, &inputs, &app.base, &state)?);
     report.reads_while_registering =
@@ -132,7 +132,7 @@ pub fn run(
     for endpoint in &endpoints {
         report
             .load_wasi02
-            .push(measure(plan, &inputs, &wasi02.base, endpoint)?);
+            .push(measure(plan, &inputs, Target::Ours(&wasi02), endpoint)?);
     }
     drop(wasi02);
 
@@ -175,11 +175,15 @@ pub fn run(
     )?;
     seed(&pg_app.base, plan.users)?;
     let url = format!("{}{USERS_PAGE}", pg_app.base);
+    let (many, cpu_us_per_request) = with_server_cpu(Some(&pg_app), || {
+        wrk(plan, Connections::Many, &url, None, &inputs)
+    })?;
     report.postgres_users_page = Some(LoadRow {
         label: format!("GET {USERS_PAGE} on PostgreSQL"),
         photo_upload: false,
-        many: wrk(plan, Connections::Many, &url, None, &inputs)?,
+        many,
         one: wrk(plan, Connections::One, &url, None, &inputs)?,
+        cpu_us_per_request,
     });
     let (user_id, _) = a_user(&pg_app.base)?;
     drop(pg_app);
@@ -314,7 +318,12 @@ fn on_spin(
         &[],
         "/hello",
     )?;
-    let hello_row = measure(plan, seeded.inputs, &hello.base, &Endpoint::hello())?;
+    let hello_row = measure(
+        plan,
+        seeded.inputs,
+        Target::Ours(&hello),
+        &Endpoint::hello(),
+    )?;
     drop(hello);
 
     // The endpoints on SQLite; then, if `flood`, the token flood and the reads while
@@ -334,7 +343,7 @@ fn on_spin(
             let rows = seeded
                 .endpoints
                 .iter()
-                .map(|endpoint| measure(plan, seeded.inputs, &app.base, endpoint))
+                .map(|endpoint| measure(plan, seeded.inputs, Target::Ours(&app), endpoint))
                 .collect::<anyhow::Result<_>>()?;
             let extras = flood
                 .then(|| -> anyhow::Result<_> {
@@ -357,11 +366,15 @@ fn on_spin(
             "/api/v1/positions",
         )?;
         let url = format!("{}{USERS_PAGE}", app.base);
+        let (many, cpu_us_per_request) = with_server_cpu(Some(&app), || {
+            wrk(plan, Connections::Many, &url, None, seeded.inputs)
+        })?;
         Ok(LoadRow {
             label: format!("GET {USERS_PAGE} on PostgreSQL"),
             photo_upload: false,
-            many: wrk(plan, Connections::Many, &url, None, seeded.inputs)?,
+            many,
             one: wrk(plan, Connections::One, &url, None, seeded.inputs)?,
+            cpu_us_per_request,
         })
     };
     let wasi02_toml = workspace_root().join("spin-wasi02.toml");
@@ -416,7 +429,7 @@ fn peer_rows(plan: &Plan, inputs: &Inputs, base: &str) -> anyhow::Result<PeerLoa
     }
     let rows = endpoints
         .iter()
-        .map(|endpoint| measure(plan, inputs, base, endpoint))
+        .map(|endpoint| measure(plan, inputs, Target::Peer(base), endpoint))
         .collect::<anyhow::Result<_>>()?;
     Ok(PeerLoad {
         url: base.to_owned(),
@@ -621,13 +634,27 @@ fn app_endpoints(user_id: i64, photo_path: &str) -> Vec<Endpoint> {
     ]
 }
 
-/// `endpoint` on the app at `base`, at many connections and at one.
+/// What a load row is measured on.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// A server this process started, whose CPU time it can watch too.
+    Ours(&'a Host),
+    /// A peer implementation at this base URL, running elsewhere.
+    Peer(&'a str),
+}
+
+/// `endpoint` on `target`, at many connections and at one; on our own server, with its CPU
+/// time per request in the many-connection run.
 fn measure(
     plan: &Plan,
     inputs: &Inputs,
-    base: &str,
+    target: Target<'_>,
     endpoint: &Endpoint,
 ) -> anyhow::Result<LoadRow> {
+    let (base, server) = match target {
+        Target::Ours(host) => (host.base.as_str(), Some(host)),
+        Target::Peer(base) => (base, None),
+    };
     let url = format!("{base}{}", endpoint.path);
     let run = |connections| {
         if endpoint.script.is_some() {
@@ -637,12 +664,32 @@ fn measure(
         wrk(plan, connections, &url, endpoint.script, inputs)
             .with_context(|| format!("wrk on {} ({connections:?})", endpoint.label))
     };
+    let (many, cpu_us_per_request) = with_server_cpu(server, || run(Connections::Many))?;
     Ok(LoadRow {
         label: endpoint.label.clone(),
         photo_upload: endpoint.script.is_some(),
-        many: run(Connections::Many)?,
+        many,
         one: run(Connections::One)?,
+        cpu_us_per_request,
     })
+}
+
+/// Runs `load` and, if `server` is given, divides the CPU time the server used meanwhile by
+/// the requests `load` made.
+fn with_server_cpu(
+    server: Option<&Host>,
+    load: impl FnOnce() -> anyhow::Result<WrkStats>,
+) -> anyhow::Result<(WrkStats, Option<f64>)> {
+    let before = server.map(Host::cpu_time).transpose()?;
+    let stats = load()?;
+    let per_request = match (server, before) {
+        (Some(server), Some(before)) => {
+            let used = server.cpu_time()?.saturating_sub(before);
+            Some(used.as_secs_f64() * 1e6 / stats.requests.max(1) as f64)
+        }
+        _ => None,
+    };
+    Ok((stats, per_request))
 }
 
 /// A fresh state directory holding a copy of the files beside `runtime_config` (the

@@ -49,6 +49,10 @@ pub struct LoadRow {
     pub photo_upload: bool,
     pub many: WrkStats,
     pub one: WrkStats,
+    /// The server's CPU time per request in the many-connection run, in microseconds (its
+    /// processes' user and system time over the run; none for a peer, which runs elsewhere).
+    /// What the server itself spends, apart from wrk on the same cores.
+    pub cpu_us_per_request: Option<f64>,
 }
 
 /// Tokens issued in a row on the WASI 0.3 build (SQLite key-value), and what the `tokens`
@@ -207,7 +211,7 @@ pub fn component_sizes(target_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> 
 fn render_load_row(out: &mut String, row: &LoadRow, baseline_rps: f64) {
     let _ = writeln!(
         out,
-        "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.2} |",
+        "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.2} | {} |",
         row.label,
         row.many.rate(),
         row.many.p50_ms,
@@ -215,7 +219,9 @@ fn render_load_row(out: &mut String, row: &LoadRow, baseline_rps: f64) {
         row.one.p50_ms,
         row.one.p99_ms,
         row.one.rate(),
-        row.many.rps / baseline_rps
+        row.many.rps / baseline_rps,
+        row.cpu_us_per_request
+            .map_or("—".to_owned(), |us| format!("{us:.0}")),
     );
 }
 
@@ -389,10 +395,10 @@ impl Report {
             ] {
                 let _ = writeln!(
                     out,
-                    "| {}: {build} ({} users, SQLite) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × {0} hello |",
+                    "| {}: {build} ({} users, SQLite) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × {0} hello | server CPU µs/req |",
                     spin.server, self.plan.users
                 );
-                let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+                let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
                 if build.starts_with("WASI 0.3") {
                     render_load_row(out, &spin.hello, hello);
                 }
@@ -413,11 +419,11 @@ impl Report {
         let hello = self.hello().map(|r| r.many.rps).unwrap_or(f64::NAN);
         let _ = writeln!(
             out,
-            "| Load on the repository's host ({} users, SQLite) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × hello |",
+            "| Load on the repository's host ({} users, SQLite) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × hello | server CPU µs/req |",
             p.users,
             c = p.connections
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for row in self.load.iter().chain(&self.postgres_users_page) {
             render_load_row(out, row, hello);
         }
@@ -435,10 +441,10 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n| Load, WASI 0.2 build (spin-wasi02.toml: one instance per request, as Spin serves it) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × WASI 0.3 req/s |",
+            "\n| Load, WASI 0.2 build (spin-wasi02.toml: one instance per request, as Spin serves it) | {c} conn req/s | p50 ms | p99 ms | 1 conn p50 ms | 1 conn p99 ms | 1 conn req/s | × WASI 0.3 req/s | server CPU µs/req |",
             c = self.plan.connections
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for row in &self.load_wasi02 {
             let wasi03 = self
                 .load
