@@ -174,17 +174,12 @@ pub fn run(
         "/api/v1/positions",
     )?;
     seed(&pg_app.base, plan.users)?;
-    let url = format!("{}{USERS_PAGE}", pg_app.base);
-    let (many, cpu_us_per_request) = with_server_cpu(Some(&pg_app), || {
-        wrk(plan, Connections::Many, &url, None, &inputs)
-    })?;
-    report.postgres_users_page = Some(LoadRow {
-        label: format!("GET {USERS_PAGE} on PostgreSQL"),
-        photo_upload: false,
-        many,
-        one: wrk(plan, Connections::One, &url, None, &inputs)?,
-        cpu_us_per_request,
-    });
+    report.postgres_users_page = Some(measure(
+        plan,
+        &inputs,
+        Target::Ours(&pg_app),
+        &Endpoint::postgres_users_page(),
+    )?);
     let (user_id, _) = a_user(&pg_app.base)?;
     drop(pg_app);
 
@@ -365,17 +360,12 @@ fn on_spin(
             seeded.pg_variables,
             "/api/v1/positions",
         )?;
-        let url = format!("{}{USERS_PAGE}", app.base);
-        let (many, cpu_us_per_request) = with_server_cpu(Some(&app), || {
-            wrk(plan, Connections::Many, &url, None, seeded.inputs)
-        })?;
-        Ok(LoadRow {
-            label: format!("GET {USERS_PAGE} on PostgreSQL"),
-            photo_upload: false,
-            many,
-            one: wrk(plan, Connections::One, &url, None, seeded.inputs)?,
-            cpu_us_per_request,
-        })
+        measure(
+            plan,
+            seeded.inputs,
+            Target::Ours(&app),
+            &Endpoint::postgres_users_page(),
+        )
     };
     let wasi02_toml = workspace_root().join("spin-wasi02.toml");
     let (wasi03, extras) = sqlite_rows(&spin_toml(), "wasi03", true)?;
@@ -607,6 +597,15 @@ impl Endpoint {
             script: None,
         }
     }
+
+    /// The users page, on an app started with PostgreSQL as its database.
+    fn postgres_users_page() -> Self {
+        Self {
+            label: format!("GET {USERS_PAGE} on PostgreSQL"),
+            path: USERS_PAGE.into(),
+            script: None,
+        }
+    }
 }
 
 /// The app's endpoints the load tables measure, the users page first.
@@ -680,16 +679,14 @@ fn with_server_cpu(
     server: Option<&Host>,
     load: impl FnOnce() -> anyhow::Result<WrkStats>,
 ) -> anyhow::Result<(WrkStats, Option<f64>)> {
-    let before = server.map(Host::cpu_time).transpose()?;
-    let stats = load()?;
-    let per_request = match (server, before) {
-        (Some(server), Some(before)) => {
-            let used = server.cpu_time()?.saturating_sub(before);
-            Some(used.as_secs_f64() * 1e6 / stats.requests.max(1) as f64)
-        }
-        _ => None,
+    let Some(server) = server else {
+        return Ok((load()?, None));
     };
-    Ok((stats, per_request))
+    let before = server.cpu_time()?;
+    let stats = load()?;
+    let used = server.cpu_time()?.saturating_sub(before);
+    let per_request = used.as_secs_f64() * 1e6 / stats.requests.max(1) as f64;
+    Ok((stats, Some(per_request)))
 }
 
 /// A fresh state directory holding a copy of the files beside `runtime_config` (the
