@@ -1,22 +1,37 @@
 //! The profile photo pipeline (CONTRACT.md, "Photos"): check an upload, then centre-crop and
-//! scale it to a 70x70 JPEG.
+//! scale it to a 70x70 JPEG, within a budget of work and memory that no upload can exceed.
 //!
-//! The checks read only the JPEG header, so a file claiming 60000x60000 pixels is refused
-//! before anything is allocated for its pixels. Decoding asks the decoder for the smallest
-//! DCT scale (1/2, 1/4 or 1/8) that still leaves enough pixels for a sharp 70x70 result,
-//! which keeps a 12-megapixel photo's decode to a fraction of its full size. The result is
-//! turned upright by the photo's EXIF orientation (phones store portraits sideways).
+//! - The file's structure is walked first ([`markers`]): one frame header, scans in a legal
+//!   progression, tables defined, at most 64 scans — so a 60000x60000 claim, a second frame
+//!   header or a pile of refinement scans is refused before any pixel buffer exists.
+//! - A photo whose short side is at least 1,120 px is decoded at 1/8 scale from its DC
+//!   coefficients alone ([`eighth`]): baseline or progressive, its cost is about one pass
+//!   over its bytes and its memory one number per 8x8 block.
+//! - Smaller ones go through `jpeg-decoder` at 1/2, 1/4 or full scale, keeping 140 px on the
+//!   short side, within the [`general::Budget`] (coefficient memory, passes over the
+//!   coefficients, data enough for every block, decoded pixels); one over it whose short
+//!   side still leaves 70 px at 1/8 scale is decoded at 1/8 instead, and the rest refused.
+//!
+//! The result is turned upright by the photo's EXIF orientation (phones store portraits
+//! sideways). Nothing here panics on any input: every slice access is checked, arithmetic
+//! on values from the file saturates or wraps, and `fuzz/` runs it on mutated JPEGs.
 
 #![warn(missing_docs)]
 
-use std::io::Cursor;
-
 use domain::registration::{PHOTO_MAX_BYTES, PHOTO_MIN_SIDE, PhotoError};
+use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 use image::metadata::Orientation;
-use image::{GrayImage, RgbImage};
-use jpeg_decoder::{Decoder, PixelFormat};
+
+pub mod eighth;
+mod entropy;
+pub mod general;
+pub mod markers;
+#[cfg(feature = "samples")]
+pub mod samples;
+#[cfg(test)]
+mod testing;
 
 /// Side of the stored photo, in pixels.
 pub const THUMBNAIL_SIDE: u32 = 70;
@@ -26,10 +41,49 @@ pub const MAX_PIXELS: u64 = 50_000_000;
 /// JPEG quality of the stored photo: visually clean at 70x70, about 3 KB.
 const JPEG_QUALITY: u8 = 88;
 /// The scaled decode keeps at least this many pixels on the short side, so the final
-/// resize still averages several source pixels per output pixel.
-const DECODE_MIN_SIDE: u32 = THUMBNAIL_SIDE * 2;
-/// Upper bound for the decoder's own buffers.
-const MAX_DECODING_BUFFER: usize = 64 * 1024 * 1024;
+/// resize still averages several source pixels per output pixel (libvips leaves the same
+/// factor of two after its shrink-on-load).
+const DECODE_MIN_SIDE: usize = THUMBNAIL_SIDE as usize * 2;
+
+/// Why the decoders refused a file, for tests and logs; every reason is the contract's
+/// "Image is invalid." to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rejected(pub &'static str);
+
+impl From<Rejected> for PhotoError {
+    fn from(_: Rejected) -> Self {
+        PhotoError::Invalid
+    }
+}
+
+/// Why the pipeline refused an upload: the contract's reason, and for an invalid JPEG what
+/// the decoders found (kept apart so tests can say which rule refused a file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Photo(PhotoError),
+    Invalid(Rejected),
+}
+
+impl From<PhotoError> for Refusal {
+    fn from(error: PhotoError) -> Self {
+        Self::Photo(error)
+    }
+}
+
+impl From<Rejected> for Refusal {
+    fn from(rejected: Rejected) -> Self {
+        Self::Invalid(rejected)
+    }
+}
+
+impl From<Refusal> for PhotoError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Photo(error) => error,
+            Refusal::Invalid(_) => PhotoError::Invalid,
+        }
+    }
+}
 
 /// What the header says about an accepted upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,48 +94,18 @@ pub struct Dimensions {
     pub height: u32,
 }
 
-/// Checks an upload without decoding its pixels: size, JPEG signature, a readable header,
-/// sane and large-enough dimensions.
+/// Checks an upload without decoding its pixels: size, JPEG signature, a readable frame
+/// header of a kind the decoders handle, sane and large-enough dimensions.
 pub fn check(bytes: &[u8]) -> Result<Dimensions, PhotoError> {
-    if bytes.len() > PHOTO_MAX_BYTES {
-        return Err(PhotoError::TooLarge);
-    }
-    // Every JPEG starts with SOI (FF D8) followed by a marker (FF).
-    if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return Err(PhotoError::NotJpeg);
-    }
-    let mut decoder = decoder(bytes);
-    decoder.read_info().map_err(|_| PhotoError::Invalid)?;
-    let info = decoder.info().ok_or(PhotoError::Invalid)?;
-    let dimensions = Dimensions {
-        width: u32::from(info.width),
-        height: u32::from(info.height),
-    };
-    if u64::from(dimensions.width) * u64::from(dimensions.height) > MAX_PIXELS {
-        return Err(PhotoError::Invalid);
-    }
-    if dimensions.width < PHOTO_MIN_SIDE || dimensions.height < PHOTO_MIN_SIDE {
-        return Err(PhotoError::TooSmall);
-    }
-    Ok(dimensions)
+    let mut walker = signed_jpeg(bytes)?;
+    let frame = walker.frame().map_err(Refusal::from)?;
+    Ok(dimensions(frame)?)
 }
 
 /// Checks `bytes` (as [`check`]) and makes the 70x70 JPEG: decoded at a reduced scale,
 /// centre-cropped to a square, resized with a Lanczos filter, turned upright, encoded.
 pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
-    let Dimensions { width, height } = check(bytes)?;
-    let mut decoder = decoder(bytes);
-    decoder.read_info().map_err(|_| PhotoError::Invalid)?;
-    let image = if width.min(height) / 8 >= DECODE_MIN_SIDE {
-        // 1/8 scale is enough: read only the blocks' means (see `eighth`).
-        match eighth::decode(bytes) {
-            Ok(Some(image)) => image,
-            Ok(None) => scaled_decode(&mut decoder, width, height)?,
-            Err(eighth::Corrupt) => return Err(PhotoError::Invalid),
-        }
-    } else {
-        scaled_decode(&mut decoder, width, height)?
-    };
+    let (image, orientation) = decode(bytes)?;
 
     let side = image.width().min(image.height());
     let x = (image.width() - side) / 2;
@@ -97,7 +121,7 @@ pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
     // The centred square of the upright photo is the upright square of the stored one, so
     // the orientation is applied to the 70x70 result: the cheapest place.
     let mut upright = image::DynamicImage::ImageRgb8(small);
-    if let Some(orientation) = decoder.exif_data().and_then(Orientation::from_exif_chunk) {
+    if let Some(orientation) = orientation {
         upright.apply_orientation(orientation);
     }
 
@@ -108,78 +132,53 @@ pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
     Ok(out)
 }
 
-/// The photo decoded by `jpeg-decoder` at the smallest DCT scale that keeps
-/// [`DECODE_MIN_SIDE`] pixels on its short side.
-fn scaled_decode(
-    decoder: &mut Decoder<Cursor<&[u8]>>,
-    width: u32,
-    height: u32,
-) -> Result<RgbImage, PhotoError> {
-    let short = width.min(height);
-    // Ask for the size that keeps DECODE_MIN_SIDE on the short side; the decoder rounds up
-    // to the next scale it supports.
-    let wanted = |side: u32| {
-        side.saturating_mul(DECODE_MIN_SIDE)
-            .div_ceil(short)
-            .min(side)
+/// The photo at a reduced scale, and its EXIF orientation.
+fn decode(bytes: &[u8]) -> Result<(RgbImage, Option<Orientation>), Refusal> {
+    let mut walker = signed_jpeg(bytes)?;
+    let frame = walker.frame()?.clone();
+    dimensions(&frame)?;
+    let short = frame.width.min(frame.height);
+    let image = if short / 8 >= DECODE_MIN_SIDE {
+        eighth::decode(&mut walker)?
+    } else if general::Budget::of(bytes)?.allows() {
+        // Walked to the end by the budget's walk; this walk only needs the EXIF segment,
+        // which comes before the frame header.
+        general::decode(bytes, &frame, DECODE_MIN_SIDE)?
+    } else if short / 8 >= THUMBNAIL_SIDE as usize {
+        eighth::decode(&mut walker)?
+    } else {
+        return Err(Rejected("over the decoding budget").into());
     };
-    let (scaled_w, scaled_h) = decoder
-        .scale(to_u16(wanted(width))?, to_u16(wanted(height))?)
-        .map_err(|_| PhotoError::Invalid)?;
-    let pixels = decoder.decode().map_err(|_| PhotoError::Invalid)?;
-    let info = decoder.info().ok_or(PhotoError::Invalid)?;
-    to_rgb(
-        u32::from(scaled_w),
-        u32::from(scaled_h),
-        info.pixel_format,
-        pixels,
-    )
+    let orientation = walker.exif().and_then(Orientation::from_exif_chunk);
+    Ok((image, orientation))
 }
 
-mod eighth;
-#[cfg(feature = "samples")]
-pub mod samples;
-
-fn decoder(bytes: &[u8]) -> Decoder<Cursor<&[u8]>> {
-    let mut decoder = Decoder::new(Cursor::new(bytes));
-    decoder.set_max_decoding_buffer_size(MAX_DECODING_BUFFER);
-    decoder
-}
-
-fn to_u16(value: u32) -> Result<u16, PhotoError> {
-    u16::try_from(value).map_err(|_| PhotoError::Invalid)
-}
-
-fn to_rgb(
-    width: u32,
-    height: u32,
-    format: PixelFormat,
-    pixels: Vec<u8>,
-) -> Result<RgbImage, PhotoError> {
-    match format {
-        PixelFormat::RGB24 => RgbImage::from_raw(width, height, pixels).ok_or(PhotoError::Invalid),
-        PixelFormat::L8 => {
-            let gray = GrayImage::from_raw(width, height, pixels).ok_or(PhotoError::Invalid)?;
-            Ok(image::DynamicImage::ImageLuma8(gray).to_rgb8())
-        }
-        PixelFormat::L16 => {
-            // Big-endian 16-bit samples: keep the high byte.
-            let high: Vec<u8> = pixels.chunks_exact(2).map(|s| s[0]).collect();
-            let gray = GrayImage::from_raw(width, height, high).ok_or(PhotoError::Invalid)?;
-            Ok(image::DynamicImage::ImageLuma8(gray).to_rgb8())
-        }
-        PixelFormat::CMYK32 => {
-            let rgb: Vec<u8> = pixels
-                .chunks_exact(4)
-                .flat_map(|p| {
-                    let k = u16::from(255 - p[3]);
-                    [0, 1, 2]
-                        .map(|i| u8::try_from(u16::from(255 - p[i]) * k / 255).unwrap_or(u8::MAX))
-                })
-                .collect();
-            RgbImage::from_raw(width, height, rgb).ok_or(PhotoError::Invalid)
-        }
+/// A walk of `bytes` after the checks that need no parsing: size, then signature.
+fn signed_jpeg(bytes: &[u8]) -> Result<markers::Walker<'_>, Refusal> {
+    if bytes.len() > PHOTO_MAX_BYTES {
+        return Err(PhotoError::TooLarge.into());
     }
+    // Every JPEG starts with SOI (FF D8) followed by a marker (FF).
+    if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Err(PhotoError::NotJpeg.into());
+    }
+    Ok(markers::Walker::new(bytes)?)
+}
+
+/// The frame's dimensions, if within [`MAX_PIXELS`] and at least [`PHOTO_MIN_SIDE`].
+fn dimensions(frame: &markers::Frame) -> Result<Dimensions, Refusal> {
+    let to_u32 = |v: usize| u32::try_from(v).map_err(|_| Rejected("a bad dimension"));
+    let dimensions = Dimensions {
+        width: to_u32(frame.width)?,
+        height: to_u32(frame.height)?,
+    };
+    if u64::from(dimensions.width) * u64::from(dimensions.height) > MAX_PIXELS {
+        return Err(Rejected("more than 50 megapixels").into());
+    }
+    if dimensions.width < PHOTO_MIN_SIDE || dimensions.height < PHOTO_MIN_SIDE {
+        return Err(PhotoError::TooSmall.into());
+    }
+    Ok(dimensions)
 }
 
 #[cfg(test)]
@@ -338,7 +337,7 @@ mod tests {
 
     #[test]
     fn grayscale_photos_are_accepted() {
-        let image = GrayImage::from_fn(100, 100, |x, _| image::Luma([x as u8]));
+        let image = image::GrayImage::from_fn(100, 100, |x, _| image::Luma([x as u8]));
         let mut bytes = Vec::new();
         JpegEncoder::new(&mut bytes).encode_image(&image).unwrap();
         assert_eq!(decoded(&thumbnail(&bytes).unwrap()).dimensions(), (70, 70));
@@ -383,6 +382,86 @@ mod tests {
         let bomb = with_claimed_size(jpeg(100, 100, |_, _| Rgb([0, 0, 0])), 60_000, 60_000);
         assert_eq!(check(&bomb), Err(PhotoError::Invalid));
         assert_eq!(thumbnail(&bomb), Err(PhotoError::Invalid));
+    }
+
+    #[test]
+    fn every_hostile_sample_is_refused_by_the_rule_it_attacks() {
+        use crate::samples::hostile;
+        let invalid = |reason| Err(Refusal::Invalid(Rejected(reason)));
+        let cases = [
+            (
+                hostile::huffman_slots_out_of_range(),
+                invalid("a scan uses an undefined DC table"),
+            ),
+            (
+                hostile::second_frame_header(),
+                invalid("a second frame header"),
+            ),
+            (
+                hostile::refinement_flood(400),
+                invalid("a scan out of progression"),
+            ),
+            (
+                hostile::claim_without_data(),
+                invalid("entropy-coded data cut short"),
+            ),
+            (
+                hostile::progressive_panorama(500, 65535),
+                invalid("over the decoding budget"),
+            ),
+            (
+                hostile::dc_refinements(),
+                invalid("too many DC refinement scans"),
+            ),
+        ];
+        for (bytes, expected) in cases {
+            assert_eq!(decode(&bytes).map(|_| ()), expected);
+            assert_eq!(thumbnail(&bytes), Err(PhotoError::Invalid));
+        }
+        // Every sample is refused, whatever else the list holds.
+        for (name, bytes) in hostile::all() {
+            // A legal file that is costly to a general decoder, not to ours.
+            let legal = name.contains("1000x50000");
+            assert_eq!(thumbnail(&bytes).is_ok(), legal, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_panorama_over_the_general_budget_is_decoded_at_one_eighth() {
+        // 100 MB of coefficients for jpeg-decoder; 125 px across at 1/8 scale is still
+        // more than the 70 the thumbnail needs.
+        let bytes = crate::samples::hostile::progressive_panorama(1000, 50_000);
+        assert!(!general::Budget::of(&bytes).unwrap().allows());
+        let thumb = decoded(&thumbnail(&bytes).unwrap());
+        assert_eq!(thumb.dimensions(), (70, 70));
+    }
+
+    #[test]
+    fn every_fixture_makes_a_thumbnail_or_is_refused_as_unsupported() {
+        for name in crate::testing::FIXTURES_DECODABLE {
+            let thumb = thumbnail(&crate::testing::fixture(name));
+            assert_eq!(decoded(&thumb.unwrap()).dimensions(), (70, 70), "{name}");
+        }
+        assert_eq!(
+            decode(&crate::testing::fixture("libjpeg-arithmetic.jpeg")).map(|_| ()),
+            Err(Refusal::Invalid(Rejected(
+                "a kind of JPEG the decoders do not handle"
+            )))
+        );
+    }
+
+    #[test]
+    fn large_progressive_photos_take_the_one_eighth_path_and_match_the_baseline_one() {
+        let image = crate::testing::picture(1600, 1200);
+        let baseline = thumbnail(&crate::testing::encode(
+            &image,
+            jpeg_encoder::SamplingFactor::R_4_2_0,
+            0,
+        ))
+        .unwrap();
+        let progressive = thumbnail(&crate::testing::progressive_spectral(&image)).unwrap();
+        let (mean, _) = crate::testing::difference(&decoded(&baseline), &decoded(&progressive));
+        assert!(mean < 2.0, "mean difference {mean}");
     }
 
     #[test]
