@@ -35,6 +35,9 @@ pub const MAX_DC_PASSES: usize = 4;
 /// 8x8 block, `ceil(width / 8)` by `ceil(height / 8)`.
 pub fn decode(walker: &mut Walker<'_>) -> Result<RgbImage, Rejected> {
     let frame = walker.frame()?.clone();
+    if frame.width as u64 * frame.height as u64 > crate::MAX_PIXELS {
+        return Err(Rejected("more than 50 megapixels"));
+    }
     let mut planes: Vec<Plane> = frame
         .components
         .iter()
