@@ -5,6 +5,11 @@
 //! because a server that answers and closes with the upload unread makes the client's
 //! TCP stack reset the connection, and the client never sees the contract's 422.
 //!
+//! Every part's headers must end within [`PART_HEADERS_LIMIT`]: multer looks for the end
+//! of a part's headers from their start each time more data arrives, so one header of
+//! megabytes cost it quadratic time (0.5 s for 11 MiB). [`PartHeaders`] watches the bytes
+//! as they pass, in linear time, and stops the body at the limit.
+//!
 //! A body is acted on only once it has arrived in full: after the closing boundary the rest
 //! is read to its end, which is where a server reports a body cut short (fewer bytes than its
 //! `Content-Length`, a chunked body without its last chunk). A complete form whose client
@@ -27,6 +32,106 @@ pub const BODY_LIMIT: u64 = 12 * 1024 * 1024;
 /// declared larger is answered at once.
 pub const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// Longest headers of one part: a `Content-Disposition` with a long file name and a
+/// `Content-Type` take a few hundred bytes.
+pub const PART_HEADERS_LIMIT: usize = 16 * 1024;
+
+/// A part's headers went past [`PART_HEADERS_LIMIT`].
+#[derive(Debug)]
+struct PartHeadersTooLong;
+
+impl std::fmt::Display for PartHeadersTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a part's headers are longer than {PART_HEADERS_LIMIT} bytes"
+        )
+    }
+}
+
+impl std::error::Error for PartHeadersTooLong {}
+
+/// Finds where each part's headers start (after a boundary delimiter line) and end (the
+/// first blank line), across chunk boundaries, and fails when they run past
+/// [`PART_HEADERS_LIMIT`].
+struct PartHeaders {
+    /// `CRLF--boundary`: a delimiter (the body's first one follows a virtual CRLF).
+    delimiter: Vec<u8>,
+    /// Bytes of the current part's headers so far; `None` between parts.
+    in_headers: Option<usize>,
+    /// The end of the data seen so far that a pattern may continue from.
+    tail: Vec<u8>,
+    /// The closing delimiter was seen: the rest is epilogue.
+    closed: bool,
+}
+
+impl PartHeaders {
+    fn new(boundary: &str) -> Self {
+        Self {
+            delimiter: format!("\r\n--{boundary}").into_bytes(),
+            in_headers: None,
+            tail: b"\r\n".to_vec(),
+            closed: false,
+        }
+    }
+
+    fn watch(&mut self, chunk: &[u8]) -> Result<(), PartHeadersTooLong> {
+        if self.closed {
+            return Ok(());
+        }
+        let mut window = std::mem::take(&mut self.tail);
+        window.extend_from_slice(chunk);
+        let mut at = 0;
+        loop {
+            match self.in_headers {
+                Some(seen) => match memchr::memmem::find(&window[at..], b"\r\n\r\n") {
+                    Some(end) => {
+                        self.in_headers = None;
+                        at += end + 4;
+                    }
+                    None => {
+                        let seen = seen + window.len() - at;
+                        if seen > PART_HEADERS_LIMIT {
+                            return Err(PartHeadersTooLong);
+                        }
+                        // Keep the last 3 bytes, which the next window counts again: the
+                        // blank line may be split.
+                        let keep = window.len().saturating_sub(3).max(at);
+                        self.in_headers = Some(seen - (window.len() - keep));
+                        self.tail = window[keep..].to_vec();
+                        return Ok(());
+                    }
+                },
+                None => match memchr::memmem::find(&window[at..], &self.delimiter) {
+                    Some(found) => {
+                        let after = at + found + self.delimiter.len();
+                        match window.get(after..after + 2) {
+                            Some(b"--") => {
+                                self.closed = true;
+                                return Ok(());
+                            }
+                            Some(_) => {
+                                self.in_headers = Some(0);
+                                at = after;
+                            }
+                            // Whether it closes the body is in the next chunk.
+                            None => {
+                                self.tail = window[at + found..].to_vec();
+                                return Ok(());
+                            }
+                        }
+                    }
+                    None => {
+                        let keep = window.len().saturating_sub(self.delimiter.len()).max(at);
+                        self.tail = window[keep..].to_vec();
+                        return Ok(());
+                    }
+                },
+            }
+        }
+    }
+}
+
 /// The body went past [`BODY_LIMIT`].
 #[derive(Debug)]
 struct BodyTooLarge;
@@ -45,6 +150,7 @@ struct Capped<S> {
     inner: Pin<Box<S>>,
     seen: u64,
     draining: bool,
+    headers: PartHeaders,
 }
 
 impl<S, E> Stream for Capped<S>
@@ -64,6 +170,9 @@ where
                 Some(Ok(chunk)) => {
                     self.seen += chunk.len() as u64;
                     if !self.draining && self.seen <= BODY_LIMIT {
+                        if let Err(e) = self.headers.watch(&chunk) {
+                            return Poll::Ready(Some(Err(std::io::Error::other(e))));
+                        }
                         return Poll::Ready(Some(Ok(chunk)));
                     }
                     self.draining = true;
@@ -100,6 +209,8 @@ where
 
 /// The answer for a body that did not arrive in full.
 const INCOMPLETE: &str = "The request body did not arrive in full.";
+/// The answer for a body that is not multipart as its type says.
+const NOT_MULTIPART: &str = "The request body is not valid multipart/form-data.";
 
 /// A registration as uploaded.
 #[derive(Debug)]
@@ -140,6 +251,7 @@ where
         inner: Box::pin(body),
         seen: 0,
         draining: false,
+        headers: PartHeaders::new(&boundary),
     }));
     let mut multipart = multer::Multipart::new(Shared(Arc::clone(&body)), boundary);
 
@@ -226,11 +338,13 @@ where
 fn stopped(error: multer::Error, form: RegistrationForm) -> Result<Upload, ApiError> {
     match &error {
         multer::Error::StreamReadFailed(source) => {
-            let too_large = source
+            let cause = source
                 .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .is_some_and(|inner| inner.is::<BodyTooLarge>());
-            if too_large {
+                .and_then(|io| io.get_ref());
+            let too_large = cause.is_some_and(|inner| inner.is::<BodyTooLarge>());
+            if cause.is_some_and(|inner| inner.is::<PartHeadersTooLong>()) {
+                Err(ApiError::MalformedBody(NOT_MULTIPART))
+            } else if too_large {
                 Ok(Upload {
                     form,
                     photo: Err(PhotoError::TooLarge),
@@ -239,9 +353,7 @@ fn stopped(error: multer::Error, form: RegistrationForm) -> Result<Upload, ApiEr
                 Err(ApiError::MalformedBody(INCOMPLETE))
             }
         }
-        _ => Err(ApiError::MalformedBody(
-            "The request body is not valid multipart/form-data.",
-        )),
+        _ => Err(ApiError::MalformedBody(NOT_MULTIPART)),
     }
 }
 
@@ -451,6 +563,63 @@ mod tests {
         );
         let result = read_arrival(bytes, None, Some("connection reset"));
         assert!(did_not_arrive(&result), "{result:?}");
+    }
+
+    #[test]
+    fn part_headers_past_the_limit_stop_the_body_early() {
+        let mut bytes =
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photo\"; X: ")
+                .into_bytes();
+        bytes.resize(11 * 1024 * 1024, b'a');
+        let chunks_served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&chunks_served);
+        let chunks: Vec<Bytes> = bytes
+            .chunks(64 * 1024)
+            .map(Bytes::copy_from_slice)
+            .collect();
+        let body = stream::iter(chunks.into_iter().map(move |c| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok::<_, std::io::Error>(c)
+        }));
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        let result = futures_executor::block_on(read_registration(Some(&content_type), None, body));
+        assert!(
+            matches!(result, Err(ApiError::MalformedBody(NOT_MULTIPART))),
+            "{result:?}"
+        );
+        // Stopped at the first chunk past 16 KiB, not after 11 MiB.
+        assert_eq!(chunks_served.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn part_headers_are_found_across_chunk_boundaries() {
+        let long_name = "n".repeat(PART_HEADERS_LIMIT / 2);
+        let mut bytes = part(&long_name, b"x");
+        bytes.extend(body(&[("name", b"Ann"), ("photo", b"jpeg")]));
+        // Every split point, one byte at a time at the start, then larger pieces.
+        for size in [1, 2, 3, 5, 7, 64, 4096] {
+            let chunks: Vec<Result<Bytes, std::io::Error>> = bytes
+                .chunks(size)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+            let upload = futures_executor::block_on(read_registration(
+                Some(&content_type),
+                None,
+                stream::iter(chunks),
+            ))
+            .unwrap_or_else(|e| panic!("chunks of {size}: {e:?}"));
+            assert_eq!(upload.form.name.as_deref(), Some("Ann"), "chunks of {size}");
+            assert_eq!(upload.photo.as_deref().ok(), Some(&b"jpeg"[..]));
+        }
+    }
+
+    #[test]
+    fn a_long_epilogue_after_the_closing_boundary_is_not_a_header() {
+        let mut bytes = body(&[("name", b"Ann")]);
+        bytes.extend(vec![b'e'; PART_HEADERS_LIMIT * 2]);
+        let upload = read(bytes).unwrap();
+        assert_eq!(upload.form.name.as_deref(), Some("Ann"));
     }
 
     #[test]
