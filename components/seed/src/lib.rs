@@ -1,5 +1,6 @@
 //! The operator endpoints, all behind `Seed-Key` (without a configured `seed_key` none of
-//! them exists):
+//! them exists; nor with one too short or a placeholder, which is logged once per
+//! instance):
 //!
 //! - `POST /api/v1/seed?count=45`: CONTRACT.md, "Seed". Creates the predefined positions if
 //!   missing and `count` fake users who all share one bundled 70x70 photo.
@@ -10,6 +11,7 @@ mod fakes;
 mod maintenance;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use api::query::QueryParams;
 use api::wire::SeededBody;
@@ -17,11 +19,11 @@ use api::{ApiError, Reply};
 use domain::FieldErrors;
 use domain::fields::{parse_integer, present};
 use domain::photo_file::PhotoFile;
+use domain::secret::OperatorKey;
 use http::{Method, StatusCode};
 use platform::Request;
 use platform::vars;
 use storage::{Cache, Database, POSITIONS_CACHE_KEY, PhotoStore, Position};
-use subtle::ConstantTimeEq;
 
 /// Users created when `count` is not given.
 const DEFAULT_COUNT: i64 = 45;
@@ -55,10 +57,7 @@ platform::http_entry!(route);
 const MAINTENANCE_PHOTOS_PATH: &str = "/api/v1/maintenance/photos";
 
 async fn route(request: Request) -> Result<Reply, ApiError> {
-    let secret = platform::setting_or(vars::SEED_KEY, "").await;
-    if secret.is_empty() {
-        return Err(ApiError::PageNotFound);
-    }
+    let key = operator_key().await.ok_or(ApiError::PageNotFound)?;
     let path = request.uri().path().trim_end_matches('/').to_owned();
     let methods: &'static [Method] = match path.as_str() {
         "/api/v1/seed" => &[Method::POST],
@@ -71,8 +70,7 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
         .get("seed-key")
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    // Constant time: how long the comparison takes says nothing about the key.
-    if !bool::from(given.ct_eq(secret.as_bytes())) {
+    if !key.matches(given) {
         return Err(ApiError::Forbidden);
     }
     if path == MAINTENANCE_PHOTOS_PATH {
@@ -80,6 +78,23 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
     } else {
         seed(request).await
     }
+}
+
+/// The configured `seed_key`, if one is set that can be a secret.
+async fn operator_key() -> Option<OperatorKey> {
+    /// Whether this instance has said why its `seed_key` is refused.
+    static SAID: AtomicBool = AtomicBool::new(false);
+    let secret = platform::setting_or(vars::SEED_KEY, "").await;
+    if secret.trim().is_empty() {
+        return None;
+    }
+    OperatorKey::from_secret(&secret)
+        .inspect_err(|problem| {
+            if !SAID.swap(true, Ordering::Relaxed) {
+                eprintln!("seed_key refused ({problem}): the operator endpoints stay off");
+            }
+        })
+        .ok()
 }
 
 async fn seed(request: Request) -> Result<Reply, ApiError> {

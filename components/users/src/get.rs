@@ -20,9 +20,8 @@ pub async fn get_user(request: &Request, id: &str) -> Result<Reply, ApiError> {
         success: true,
         user: SingleUser::new(user, &base),
     })?;
-    Ok(api::conditional::revalidatable_json(
-        request.headers(),
-        body,
-        crate::cache_control().await,
-    ))
+    let mut reply =
+        api::conditional::revalidatable_json(request.headers(), body, crate::cache_control().await);
+    api::request_url::vary_on_origin_headers(&mut reply);
+    Ok(reply)
 }

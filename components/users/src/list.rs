@@ -47,9 +47,8 @@ pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
         },
         users,
     })?;
-    Ok(api::conditional::revalidatable_json(
-        request.headers(),
-        body,
-        crate::cache_control().await,
-    ))
+    let mut reply =
+        api::conditional::revalidatable_json(request.headers(), body, crate::cache_control().await);
+    api::request_url::vary_on_origin_headers(&mut reply);
+    Ok(reply)
 }

@@ -1,7 +1,21 @@
 //! The origin a client used, so links and photo URLs point back at it.
 
-use http::{HeaderMap, Uri};
+use http::{HeaderMap, HeaderValue, Uri, header};
 use url::Url;
+
+use crate::Reply;
+
+/// The request headers besides `Host` (which any cache keys on, as part of the URL) that
+/// [`base_url`] reads, for `Vary`.
+pub const VARY: &str = "X-Forwarded-Host, X-Forwarded-Proto";
+
+/// Says in `reply`'s `Vary` that its body was built with [`base_url`]: a CDN that passes
+/// `X-Forwarded-*` on must not serve links to one host to a client of another.
+pub fn vary_on_origin_headers(reply: &mut Reply) {
+    reply
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static(VARY));
+}
 
 /// `scheme://host[:port]/` of the request, honouring a proxy's `X-Forwarded-Proto` and
 /// `X-Forwarded-Host`, then `Host`, then the request URI (Spin passes an absolute one).
@@ -113,6 +127,22 @@ mod tests {
         );
         // Not visible ASCII, so not a header string; the Host value is used instead.
         assert_eq!(base_url(&h, &uri).as_str(), "http://good.example/");
+    }
+
+    #[test]
+    fn a_reply_built_from_the_origin_varies_on_what_gives_it() {
+        let mut reply = crate::with_body(http::StatusCode::OK, "application/json", Vec::new());
+        reply
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Origin"));
+        vary_on_origin_headers(&mut reply);
+        let vary: Vec<&str> = reply
+            .headers()
+            .get_all(header::VARY)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert_eq!(vary, ["Origin", "X-Forwarded-Host, X-Forwarded-Proto"]);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::{Plan, workspace_root};
 /// Key shared by the bench's app and its TinyPNG mock.
 pub const TINIFY_KEY: &str = "bench-key";
 /// Key of the bench app's seed endpoint.
-pub const SEED_KEY: &str = "bench-seed-key";
+pub const SEED_KEY: &str = "bench-seed-key-8f3e21b7";
 /// Spin's flag for one fresh instance per request.
 const ONE_INSTANCE_PER_REQUEST: [&str; 2] = ["--max-instance-reuse-count", "1"];
 /// The PostgreSQL schema the load runs use in database `test`.

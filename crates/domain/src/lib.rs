@@ -10,6 +10,7 @@ pub mod fields;
 pub mod paging;
 pub mod photo_file;
 pub mod registration;
+pub mod secret;
 pub mod token;
 
 pub use fields::FieldErrors;

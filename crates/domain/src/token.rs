@@ -66,33 +66,13 @@ pub struct SigningKey {
     secret: Vec<u8>,
 }
 
-/// Why an operator's secret cannot be a signing key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WeakSecret {
-    /// The secret's length in bytes.
-    pub len: usize,
-}
-
-impl fmt::Display for WeakSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "a token signing key needs at least {MIN_SECRET_BYTES} bytes, this one has {}",
-            self.len
-        )
-    }
-}
-
-impl std::error::Error for WeakSecret {}
+pub use crate::secret::WeakSecret;
 
 impl SigningKey {
     /// A key from the operator's secret text (surrounding whitespace ignored). Its id is a
     /// digest of the secret, so replicas configured alike sign alike.
     pub fn from_secret(secret: &str) -> Result<Self, WeakSecret> {
-        let secret = secret.trim().as_bytes();
-        if secret.len() < MIN_SECRET_BYTES {
-            return Err(WeakSecret { len: secret.len() });
-        }
+        let secret = crate::secret::check(secret, MIN_SECRET_BYTES)?.as_bytes();
         let digest = Sha256::new()
             .chain_update(b"usersbypage token key id\0")
             .chain_update(secret)
@@ -410,7 +390,15 @@ mod tests {
             a.id(),
             SigningKey::from_secret(&format!("{secret}!")).unwrap().id()
         );
-        assert_eq!(SigningKey::from_secret("short"), Err(WeakSecret { len: 5 }));
+        assert_eq!(
+            SigningKey::from_secret("short"),
+            Err(WeakSecret::TooShort { len: 5, min: 32 })
+        );
+        assert_eq!(
+            SigningKey::from_secret("CHANGE-ME-TO-32-OR-MORE-RANDOM-BYTES"),
+            Err(WeakSecret::Placeholder),
+            "deploy/secret.example.yaml's old placeholder"
+        );
     }
 
     #[test]

@@ -155,6 +155,12 @@ const USERS_PAGE: ReadSql = read_sql!(
          FROM users_total t WHERE t.id = 1"
     )
 );
+/// Offsets are read as this at most: past the end of any list (no table holds 2^61
+/// users), and small enough that [`USERS_PAGE`]'s `total - offset - count` stays within a
+/// PostgreSQL `bigint` — an overflow there was an error that also dropped the instance's
+/// connection, where SQLite (whose integers turn into reals) answered the page as past
+/// the end.
+const OFFSET_PAST_ANY_LIST: u64 = 1 << 61;
 /// One user of [`USERS_PAGE`]'s JSON: its list place, and the user.
 type PageEntry = (i64, UserRecord);
 const USER_BY_ID: ReadSql = read_sql!(concat!(
@@ -449,7 +455,7 @@ impl Database {
         offset: u64,
         limit: u32,
     ) -> Result<(u64, Vec<UserRecord>), StoreError> {
-        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let offset = i64::try_from(offset.min(OFFSET_PAST_ANY_LIST)).unwrap_or(i64::MAX);
         let rows = self
             .read(
                 &USERS_PAGE,

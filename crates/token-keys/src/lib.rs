@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use api::ApiError;
@@ -70,7 +71,7 @@ pub async fn for_issuing() -> Result<SigningKey, ApiError> {
 /// or was signed with a key since retired.
 pub async fn for_verifying(id: KeyId) -> Result<Option<SigningKey>, ApiError> {
     if let Some(current) = configured_key(vars::TOKEN_SIGNING_KEY).await? {
-        let previous = configured_key(vars::TOKEN_SIGNING_KEY_PREVIOUS).await?;
+        let previous = previous_key().await;
         return Ok([Some(current), previous]
             .into_iter()
             .flatten()
@@ -91,8 +92,31 @@ pub async fn for_verifying(id: KeyId) -> Result<Option<SigningKey>, ApiError> {
     Ok(key)
 }
 
-/// The key in variable `name`; `None` when it is empty. A secret too short to be a key is
-/// the operator's mistake, reported as one rather than signed with.
+/// The key in `token_signing_key_previous`, if one is set that can be a key. One that
+/// cannot (too short, a placeholder) is the operator's mistake, but only tokens signed
+/// before a rotation need it: it is left out, and said once per instance, so that tokens
+/// signed with the current key still register.
+async fn previous_key() -> Option<SigningKey> {
+    /// Whether this instance has said why the previous key is left out.
+    static SAID: AtomicBool = AtomicBool::new(false);
+    let name = vars::TOKEN_SIGNING_KEY_PREVIOUS;
+    let secret = platform::setting_or(name, "").await;
+    if secret.trim().is_empty() {
+        return None;
+    }
+    SigningKey::from_secret(&secret)
+        .inspect_err(|problem| {
+            if !SAID.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "variable `{name}` refused ({problem}): tokens signed with it are refused"
+                );
+            }
+        })
+        .ok()
+}
+
+/// The key in variable `name`; `None` when it is empty. A secret too short to be a key, or
+/// a placeholder, is the operator's mistake, reported as one rather than signed with.
 async fn configured_key(name: &str) -> Result<Option<SigningKey>, ApiError> {
     let secret = platform::setting_or(name, "").await;
     if secret.trim().is_empty() {

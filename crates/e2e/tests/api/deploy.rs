@@ -80,6 +80,22 @@ fn declared_variables() -> Vec<String> {
         .collect()
 }
 
+/// An example's value is public: applied unchanged, the example Secret must turn nothing
+/// on (its `seed_key: "CHANGE-ME"` let anyone who read it seed users).
+#[test]
+fn the_example_secrets_are_empty() {
+    let secrets: Vec<Secret> = serde_saphyr::from_multiple(&read("deploy/secret.example.yaml"))
+        .expect("secret.example.yaml");
+    let variables = secrets
+        .iter()
+        .find(|s| s.metadata.name == "usersbypage-secrets")
+        .expect("the variables' Secret");
+    assert!(!variables.string_data.is_empty());
+    for (name, value) in &variables.string_data {
+        assert_eq!(value, "", "{name} has a value in the example");
+    }
+}
+
 #[test]
 fn the_spinapp_runs_the_app_on_spinkube_with_its_runtime_config_from_a_secret() {
     let app: SpinApp = serde_saphyr::from_str(&read("deploy/spinapp.yaml")).expect("spinapp.yaml");

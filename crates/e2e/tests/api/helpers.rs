@@ -73,7 +73,7 @@ pub const PG_HOST: &str = "127.0.0.1:5432";
 /// The key the TinyPNG mock accepts.
 pub const TINIFY_KEY: &str = "test-tinify-key";
 /// The seed endpoint's key in tests.
-pub const SEED_KEY: &str = "test-seed-key";
+pub const SEED_KEY: &str = "test-seed-key-5d1c0a9e";
 
 /// The labels of the app's key-value stores (`key_value_stores` in spin.toml).
 pub const STORE_LABELS: [&str; 3] = ["tokens", "photos", "cache"];

@@ -75,3 +75,35 @@ e2e_test! {
         }
     }
 }
+
+e2e_test! {
+    /// Their links follow `X-Forwarded-Host` and `-Proto`, so a shared cache must key on
+    /// them; positions and photos do not depend on them.
+    async fn pages_and_users_vary_on_the_forwarded_origin(target: Target) {
+        let options = AppOptions { users_cache_shared_max_age: 10, ..AppOptions::default() };
+        let app = spawn_app_with(target, options).await;
+        let (_, created) = app.register(&Registration::valid(1)).await;
+        let user = format!("/api/v1/users/{}", created["user_id"]);
+        let vary = |response: &reqwest::Response| -> Vec<String> {
+            response.headers().get_all("vary").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
+        };
+
+        for path in ["/api/v1/users?page=1&count=5", user.as_str()] {
+            let forwarded = app.client.get(app.url(path)).header("X-Forwarded-Host", "cdn.example").send().await.unwrap();
+            let etag = forwarded.headers()["etag"].to_str().unwrap().to_owned();
+            assert_eq!(vary(&forwarded), ["X-Forwarded-Host, X-Forwarded-Proto"], "{path}");
+            let body = forwarded.text().await.unwrap();
+            assert!(body.contains("http://cdn.example/"), "{path}: {body}");
+
+            let revalidated = app.client.get(app.url(path)).header("X-Forwarded-Host", "cdn.example")
+                .header("If-None-Match", &etag).send().await.unwrap();
+            assert_eq!(revalidated.status(), 304, "{path}");
+            assert_eq!(vary(&revalidated), ["X-Forwarded-Host, X-Forwarded-Proto"], "{path}: a 304 varies as its 200");
+
+            let direct = app.client.get(app.url(path)).send().await.unwrap();
+            assert_ne!(direct.headers()["etag"].to_str().unwrap(), etag, "{path}: another origin, another body");
+        }
+        let positions = app.client.get(app.url("/api/v1/positions")).send().await.unwrap();
+        assert!(vary(&positions).is_empty(), "{:?}", vary(&positions));
+    }
+}

@@ -49,7 +49,7 @@ e2e_test! {
 /// Secrets the app is given in the test below; none may be seen outside.
 const DB_PASSWORD: &str = "db-Pa55word-2f9c";
 const TINIFY_SECRET: &str = "tinify-key-7d41e0";
-const SEED_SECRET: &str = "seed-key-93b7aa";
+const SEED_SECRET: &str = "seed-key-93b7aa5c1e0d";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_an_error_body_or_the_log() {

@@ -76,6 +76,27 @@ e2e_test! {
 }
 
 e2e_test! {
+    /// deploy/secret.example.yaml said `seed_key: "CHANGE-ME"`: applied unchanged, anyone
+    /// who read the repository could seed. A placeholder or a short key leaves the
+    /// operator endpoints off, as no key does.
+    async fn a_placeholder_or_short_key_leaves_the_endpoints_off(target: Target) {
+        for key in ["CHANGE-ME", "short-key"] {
+            let app = spawn_app_with(target, AppOptions { seed_key: key, ..AppOptions::default() }).await;
+
+            for (method, path) in [(reqwest::Method::POST, "/api/v1/seed"), (reqwest::Method::GET, "/api/v1/maintenance/photos")] {
+                let response = app.client.request(method, app.url(path)).header("Seed-Key", key).send().await.unwrap();
+                assert_eq!(
+                    crate::helpers::json(response).await,
+                    (404, json!({"success": false, "message": "Page not found"})),
+                    "{key} {path}"
+                );
+            }
+            assert_eq!(app.total_users().await, 0);
+        }
+    }
+}
+
+e2e_test! {
     async fn a_bad_count_is_422(target: Target) {
         let app = spawn_app(target).await;
         for (count, message) in [

@@ -101,6 +101,26 @@ e2e_test! {
 }
 
 e2e_test! {
+    /// PostgreSQL's `bigint` overflowed on `total - offset - count` (a 500, and the
+    /// instance's connection dropped); SQLite answered 404.
+    async fn the_largest_offsets_are_past_the_end_on_either_database(target: Target) {
+        let app = spawn_app(target).await;
+        app.seed(3).await;
+        let not_found = json!({"success": false, "message": "Page not found"});
+
+        for query in [
+            "offset=9223372036854775807&count=5",
+            "offset=9223372036854775807&count=100",
+            "page=9223372036854775807&count=100",
+        ] {
+            assert_eq!(app.get_json(&format!("/api/v1/users?{query}")).await, (404, not_found.clone()), "{query}");
+        }
+        let (status, page) = app.get_json("/api/v1/users?offset=1&count=100").await;
+        assert_eq!((status, page["count"].clone()), (200, json!(2)), "the next request is served: {page}");
+    }
+}
+
+e2e_test! {
     async fn bad_parameters_are_422_with_every_failure(target: Target) {
         let app = spawn_app(target).await;
         let cases: &[(&str, &[(&str, &str)])] = &[
