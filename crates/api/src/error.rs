@@ -34,6 +34,8 @@ pub enum ApiError {
     Forbidden,
     /// A body that is not what its headers claim (broken multipart): `400`.
     MalformedBody(&'static str),
+    /// A registration's body that did not arrive within its time: `408`.
+    BodyTimeout,
     /// A server fault (database down, misconfiguration): `500`, logged, never detailed.
     Internal(anyhow::Error),
 }
@@ -49,6 +51,7 @@ impl ApiError {
             Self::TokenRequired | Self::TokenExpired => StatusCode::UNAUTHORIZED,
             Self::UserExists => StatusCode::CONFLICT,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,6 +82,7 @@ impl ApiError {
             Self::PhotoNotFound => ("Photo not found", None),
             Self::Forbidden => ("Forbidden", None),
             Self::MalformedBody(message) => (*message, None),
+            Self::BodyTimeout => ("The request body did not arrive in time.", None),
             Self::Internal(_) => ("Internal server error", None),
         };
         ErrorBody {

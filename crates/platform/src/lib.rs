@@ -14,7 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use api::cors::CorsPolicy;
 use api::{ApiError, Reply};
@@ -97,6 +97,8 @@ pub mod vars {
     pub const TOKEN_SIGNING_KEY_PREVIOUS: &str = "token_signing_key_previous";
     /// Seconds a shared cache may serve a users page or a user; 0: always revalidate.
     pub const USERS_CACHE_SHARED_MAX_AGE: &str = "users_cache_shared_max_age";
+    /// Seconds a registration's body may take to arrive.
+    pub const REGISTRATION_BODY_TIMEOUT_SECONDS: &str = "registration_body_timeout_seconds";
 }
 
 /// Runs `handler` for `request` with the contract's CORS and error handling around it.
@@ -185,6 +187,31 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness available: {e}")))?;
     Ok(bytes)
 }
+
+/// `future`'s output, or [`Elapsed`] if it has not come after `limit`: the rest of the work
+/// is dropped unfinished.
+pub async fn within<T>(limit: Duration, future: impl Future<Output = T>) -> Result<T, Elapsed> {
+    let future = std::pin::pin!(future);
+    let timer = std::pin::pin!(sleep(limit));
+    match futures_util::future::select(future, timer).await {
+        futures_util::future::Either::Left((output, _)) => Ok(output),
+        futures_util::future::Either::Right(_) => Err(Elapsed),
+    }
+}
+
+/// A [`within`] limit passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed;
+
+/// Completes after `duration`, on the host's monotonic clock.
+#[cfg(feature = "wasi03")]
+async fn sleep(duration: Duration) {
+    let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+    spin_sdk::wasip3::clocks::monotonic_clock::wait_for(nanos).await;
+}
+
+#[cfg(all(feature = "wasi02", not(feature = "wasi03")))]
+use wasi02::sleep;
 
 /// Now, in Unix seconds.
 pub fn unix_now() -> u64 {

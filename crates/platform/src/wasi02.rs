@@ -139,6 +139,27 @@ async fn send(reply: Reply, out: ResponseOutparam) {
     }
 }
 
+/// Completes after `duration`, on the host's monotonic clock: a `wasi:clocks` pollable
+/// registered with spin-sdk 5's executor, which waits on it beside the request's streams.
+pub(crate) async fn sleep(duration: std::time::Duration) {
+    use wasi::clocks::monotonic_clock;
+    let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+    let deadline = monotonic_clock::now().saturating_add(nanos);
+    // A pollable is owned by the executor once registered, so each pending poll
+    // registers a fresh one for the same instant; dropping the token drops the last.
+    let mut registered: Option<spin_executor::CancelOnDropToken> = None;
+    std::future::poll_fn(move |context| {
+        if monotonic_clock::now() >= deadline {
+            return std::task::Poll::Ready(());
+        }
+        let pollable = monotonic_clock::subscribe_instant(deadline);
+        let token = spin_executor::push_waker_and_get_token(pollable, context.waker().clone());
+        drop(registered.replace(token.into()));
+        std::task::Poll::Pending
+    })
+    .await
+}
+
 /// A Spin variable's value (`fermyon:spin/variables@2.0.0`).
 pub(crate) async fn variable(name: &str) -> Result<String, String> {
     spin_sdk_wasi02::variables::get(name).map_err(|e| format!("{e:?}"))

@@ -9,6 +9,8 @@
 //! a race, the photo is deleted again. The token's single use is the UNIQUE
 //! `users.registration_token` column, written by that same insert.
 
+use std::time::Duration;
+
 use api::wire::CreatedBody;
 use api::{ApiError, Reply};
 use domain::FieldErrors;
@@ -54,8 +56,14 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
     let stream = futures_util::TryStreamExt::map_err(BodyDataStream::new(body), |e| {
         std::io::Error::other(format!("reading the request body: {e:?}"))
     });
-    let upload =
-        api::multipart::read_registration(content_type.as_deref(), content_length, stream).await?;
+    // The body has its time to arrive: a client that stalls does not hold an instance
+    // and its buffers open for as long as it likes (Spin sets no timeout of its own).
+    let upload = platform::within(
+        body_timeout().await,
+        api::multipart::read_registration(content_type.as_deref(), content_length, stream),
+    )
+    .await
+    .map_err(|_| ApiError::BodyTimeout)??;
 
     let mut errors = FieldErrors::new();
     let registration = upload.form.parse().map_err(|e| errors.merge(e)).ok();
@@ -117,6 +125,21 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
         },
     ))
 }
+
+/// How long a registration's body may take to arrive (`registration_body_timeout_seconds`).
+async fn body_timeout() -> Duration {
+    let seconds = platform::setting_or(vars::REGISTRATION_BODY_TIMEOUT_SECONDS, "").await;
+    seconds
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&s| s > 0)
+        .map_or(DEFAULT_BODY_TIMEOUT, Duration::from_secs)
+}
+
+/// Time for a registration's body when `registration_body_timeout_seconds` is unset: 5 MiB
+/// at 700 kbit/s, a slow mobile uplink.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The single-use key of the request's token, if the token is ours and unexpired. Whether
 /// it was used already is the database's to say.

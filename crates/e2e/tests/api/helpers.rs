@@ -235,6 +235,8 @@ pub struct AppOptions {
     pub token_signing_keys: (&'static str, &'static str),
     /// `users_cache_shared_max_age`.
     pub users_cache_shared_max_age: u32,
+    /// `registration_body_timeout_seconds`.
+    pub registration_body_timeout_seconds: u32,
 }
 
 impl Default for AppOptions {
@@ -250,6 +252,7 @@ impl Default for AppOptions {
             postgres_ca_root: None,
             token_signing_keys: ("", ""),
             users_cache_shared_max_age: 0,
+            registration_body_timeout_seconds: 60,
         }
     }
 }
@@ -342,6 +345,10 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
         (
             "users_cache_shared_max_age".to_owned(),
             options.users_cache_shared_max_age.to_string(),
+        ),
+        (
+            "registration_body_timeout_seconds".to_owned(),
+            options.registration_body_timeout_seconds.to_string(),
         ),
     ]);
     let state_dir = dir.path().join(".spin");

@@ -6,7 +6,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::e2e_test;
-use crate::helpers::{Registration, TestApp, spawn_app};
+use crate::helpers::{AppOptions, Registration, TestApp, spawn_app, spawn_app_with};
 use crate::raw_http::{RawConnection, multipart, registration_head};
 
 e2e_test! {
@@ -96,6 +96,33 @@ e2e_test! {
 e2e_test! {
     async fn a_chunked_body_without_its_last_chunk_is_never_acted_on(target: Target) {
         cut_short(&spawn_app(target).await, true).await;
+    }
+}
+
+e2e_test! {
+    /// A client that stalls mid-upload gets the contract's answer when the body's time is
+    /// up (Spin never times it out), and its registration is not performed.
+    async fn a_body_that_stalls_is_answered_408_when_its_time_is_up(target: Target) {
+        let options = AppOptions { registration_body_timeout_seconds: 2, ..AppOptions::default() };
+        let app = spawn_app_with(target, options).await;
+        let token = app.token().await;
+        let body = multipart(&Registration::valid(1));
+        let mut connection = RawConnection::open(&app).await;
+        connection.send_head(&registration_head(&token), body.len()).await;
+        // The head, the text fields and half the photo; then nothing more.
+        connection.send_body(&body[..body.len() - 200]).await;
+
+        let answer = connection.read_response("a stalled upload").await;
+
+        let answer_body: serde_json::Value = serde_json::from_slice(&answer.body).expect("a JSON body");
+        assert_eq!(
+            (answer.status, answer_body),
+            (408, json!({"success": false, "message": "The request body did not arrive in time."}))
+        );
+        assert_eq!(app.total_users().await, 0);
+        assert_eq!(app.photos_stored(), 0);
+        let (status, body) = app.register_with(Some(&token), &Registration::valid(1)).await;
+        assert_eq!(status, 201, "the token is still usable: {body}");
     }
 }
 
