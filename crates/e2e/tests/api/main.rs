@@ -11,6 +11,7 @@ mod builds;
 mod cors;
 mod deploy;
 mod errors;
+mod hostile_input;
 mod http_caching;
 mod http_edges;
 mod instance_reuse;
