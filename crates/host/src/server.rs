@@ -154,6 +154,16 @@ async fn respond(
                 tracing::warn!("{method} {path}: {NoHost}; closing the connection");
                 return Err(NoHost);
             };
+            if let Some(name) = non_utf8_header(&req) {
+                // As Spin: it makes every header value a string before it picks an instance,
+                // and answers 500 with no body when one is not UTF-8 (docs/upstream-spin.md,
+                // "Non-UTF-8 header values").
+                tracing::error!("Error processing request: the value of {name} is not UTF-8");
+                let mut response = http::Response::new(full_body(""));
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                log_request(&method, &path, &route.component, response.status(), started);
+                return Ok(response);
+            }
             add_spin_headers(&mut req, &route, &authority, client);
             let request =
                 req.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
@@ -202,6 +212,14 @@ fn authority(req: &Request<Incoming>) -> Option<String> {
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .or_else(|| req.uri().authority().map(|a| a.to_string()))
+}
+
+/// The first header whose value is not UTF-8 (HTTP allows such bytes; Spin refuses them).
+fn non_utf8_header<B>(req: &Request<B>) -> Option<String> {
+    req.headers()
+        .iter()
+        .find(|(_, value)| std::str::from_utf8(value.as_bytes()).is_err())
+        .map(|(name, _)| name.to_string())
 }
 
 fn plain(status: StatusCode, text: &'static str) -> HostResponse {

@@ -153,3 +153,26 @@ e2e_test! {
         );
     }
 }
+
+e2e_test! {
+    /// HTTP lets a header value carry bytes that are not UTF-8; Spin (4.1 and 3.6) makes
+    /// every value a string before it picks an instance, and answers such a request 500
+    /// with no body (docs/upstream-spin.md, "Non-UTF-8 header values"). Nothing the app
+    /// does can change that; this pins it down, on both servers, so a Spin that fixes it
+    /// shows here. The next request is served.
+    async fn a_header_value_that_is_not_utf8_is_refused_before_the_app(target: Target) {
+        let app = spawn_app(target).await;
+        let mut connection = RawConnection::open(&app).await;
+
+        connection.send_head("GET /api/v1/positions HTTP/1.1\r\nX-Anything: caf\u{e9}", 0).await;
+        let refused = {
+            let mut raw = RawConnection::open(&app).await;
+            raw.send_bytes(b"GET /api/v1/positions HTTP/1.1\r\nHost: x\r\nX-Anything: \xe9\r\n\r\n").await;
+            raw.read_response("a non-UTF-8 header").await
+        };
+        let served = connection.read_response("a UTF-8 header").await;
+
+        assert_eq!((refused.status, refused.body.len()), (500, 0));
+        assert_eq!(served.status, 200);
+    }
+}

@@ -47,6 +47,11 @@ impl RawConnection {
             .expect("send head");
     }
 
+    /// Sends raw bytes, head and all.
+    pub async fn send_bytes(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("send");
+    }
+
     /// Sends (the rest of) a request body.
     pub async fn send_body(&mut self, body: &[u8]) {
         self.stream.write_all(body).await.expect("send body");
