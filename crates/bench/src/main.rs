@@ -14,6 +14,7 @@
 
 mod host;
 mod host_calls;
+mod hostile;
 mod load;
 mod photo_bench;
 mod report;
@@ -48,6 +49,11 @@ struct Args {
     /// The application those rows serve (default: the workspace's spin.toml).
     #[arg(long, requires = "reads_while_registering")]
     manifest: Option<PathBuf>,
+    /// Only the hostile-input rows: hostile and honest photos in the component, honest
+    /// registrations beside hostile ones, sequential registrations (and the peer's, with
+    /// `--peer`), on the host and each Spin given.
+    #[arg(long)]
+    hostile: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -115,6 +121,24 @@ impl Plan {
     }
 }
 
+/// The hostile-input rows: photo costs on the host and every Spin, and the registration
+/// rows on the first Spin (what users run) or, without one, the host.
+fn hostile_rows(
+    plan: &Plan,
+    work: &Path,
+    spins: &[host::Server],
+    peer: Option<&str>,
+) -> anyhow::Result<report::HostileRows> {
+    let mut servers = vec![host::Server::host()];
+    servers.extend(spins.iter().take(1).cloned());
+    let main = servers.last().cloned().unwrap_or_else(host::Server::host);
+    Ok(report::HostileRows {
+        costs: hostile::photo_costs(plan, work, &servers)?,
+        beside: hostile::beside(plan, work, &main)?,
+        registrations: hostile::registrations(plan, work, &main, peer)?,
+    })
+}
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -160,6 +184,13 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if args.hostile {
+        report.hostile = hostile_rows(&plan, &work, &spins, args.peer.as_deref())?;
+        let mut out = String::new();
+        report.hostile.render(&mut out);
+        println!("{out}");
+        return Ok(());
+    }
     load::run(
         &runtime,
         &plan,
@@ -170,6 +201,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     scale::run(&runtime, &plan, &work, &mut report)?;
     photo_bench::run(&plan, &work, &mut report)?;
+    report.hostile = hostile_rows(&plan, &work, &spins, args.peer.as_deref())?;
     soak::run(&runtime, &plan, &work, &mut report)?;
     println!("{}", report.render());
     Ok(())

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::Plan;
 use crate::host_calls::{self, HostCallRow};
+use crate::hostile::{Beside, PhotoCost, Registrations};
 
 /// What wrk measured.
 #[derive(Debug, Clone, Copy)]
@@ -175,6 +176,8 @@ pub struct Report {
     pub peer: Option<PeerLoad>,
     pub scale: Vec<ScaleRow>,
     pub photo: Vec<PhotoRow>,
+    /// Hostile photos and honest registrations beside them, and against the peer.
+    pub hostile: HostileRows,
     /// The host's resident memory after seeding, before the first soak window.
     pub soak_rss_start: Option<u64>,
     pub soak: Vec<SoakWindow>,
@@ -257,6 +260,89 @@ Users page at {c} conn while one client registers {} camera photos one after ano
     );
 }
 
+/// What `crate::hostile` measured.
+#[derive(Default)]
+pub struct HostileRows {
+    pub costs: Vec<PhotoCost>,
+    pub beside: Vec<Beside>,
+    pub registrations: Vec<Registrations>,
+}
+
+impl HostileRows {
+    /// The three tables; the targets (every hostile class answered within 1 s, at most
+    /// 128 MiB per request, honest registrations not slower than the original) are judged
+    /// in the rows themselves.
+    pub fn render(&self, out: &mut String) {
+        if !self.costs.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n| Hostile and honest photos, in the component (a fresh instance each) | server | bytes | answer | ms | linear memory | within 1 s and 128 MiB |"
+            );
+            let _ = writeln!(out, "|---|---|---:|---|---:|---:|---|");
+            for row in &self.costs {
+                let within = row.component_ms <= 1000.0 && row.memory_bytes <= 128 * MIB;
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {:.1} | {} | {} |",
+                    row.input,
+                    row.server,
+                    row.bytes,
+                    row.answer,
+                    row.component_ms,
+                    mib(row.memory_bytes),
+                    if within { "yes" } else { "NO" }
+                );
+            }
+        }
+        if !self.beside.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n| An honest registration (1.3 MB photo) while 8 others arrive | server | their answers | their ms | honest alone ms | honest beside ms | × alone | honest answers |"
+            );
+            let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---|");
+            for row in &self.beside {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:?} | {:.1} | {:.1} | {:.1} | {:.2} | {:?} |",
+                    row.class,
+                    row.server,
+                    row.hostile_statuses,
+                    row.hostile_ms,
+                    row.honest_alone_ms,
+                    row.honest_beside_ms,
+                    row.honest_beside_ms / row.honest_alone_ms,
+                    row.honest_statuses,
+                );
+            }
+        }
+        if !self.registrations.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n| Sequential registrations, round by round | implementation | photo bytes | median ms | p90 ms | failures | × the original's median |"
+            );
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
+            for row in &self.registrations {
+                let original = self
+                    .registrations
+                    .iter()
+                    .find(|r| r.photo == row.photo && r.implementation.contains("original"))
+                    .map(|r| r.median_ms);
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {:.1} | {:.1} | {} | {} |",
+                    row.photo,
+                    row.implementation,
+                    row.bytes,
+                    row.median_ms,
+                    row.p90_ms,
+                    row.failures,
+                    original.map_or("—".to_owned(), |o| format!("{:.2}", row.median_ms / o)),
+                );
+            }
+        }
+    }
+}
+
 fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / MIB as f64)
 }
@@ -284,6 +370,7 @@ impl Report {
             spin: Vec::new(),
             peer: None,
             scale: Vec::new(),
+            hostile: HostileRows::default(),
             photo: Vec::new(),
             soak_rss_start: None,
             soak: Vec::new(),
@@ -332,6 +419,7 @@ impl Report {
         self.render_instances_and_backends(&mut out);
         self.render_scale(&mut out);
         self.render_photo(&mut out);
+        self.hostile.render(&mut out);
         self.render_soak(&mut out);
         self.render_sizes(&mut out);
         self.render_targets(&mut out);

@@ -335,6 +335,8 @@ struct Resampler {
     fy: f32,
     /// Block rows that hold image data.
     rows: usize,
+    /// One block per output pixel, across and down.
+    full: bool,
 }
 
 impl Resampler {
@@ -344,6 +346,7 @@ impl Resampler {
             columns: (0..width).map(|x| between(x, fx, last)).collect(),
             fy,
             rows: plane.real.1.max(1),
+            full: fx <= 1.0 && fy <= 1.0,
         }
     }
 
@@ -357,6 +360,13 @@ impl Resampler {
         };
         let (top, bottom) = (row(y0), row(y1));
         let scale = plane.scale.unwrap_or(0.0);
+        if self.full {
+            // Sampled as much as the most-sampled component: one block per pixel.
+            for (value, &coefficient) in out.iter_mut().zip(top) {
+                *value = coefficient as f32 * scale + 128.0;
+            }
+            return;
+        }
         let at = |r: &[i32], x: usize| r.get(x).copied().unwrap_or(0) as f32 * scale + 128.0;
         for (value, &(x0, x1, tx)) in out.iter_mut().zip(&self.columns) {
             let upper = at(top, x0) * (1.0 - tx) + at(top, x1) * tx;

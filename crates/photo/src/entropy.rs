@@ -169,18 +169,25 @@ impl<'a> BitReader<'a> {
         Err(Rejected("a bad Huffman code"))
     }
 
-    /// A DC difference: its Huffman-coded size, then that many bits.
-    #[inline]
+    /// A DC difference: its Huffman-coded size, then that many bits. Inlined into the
+    /// block loop, as [`BitReader::skip_ac`] is: a call per block cost a tenth of a photo.
+    #[inline(always)]
     pub fn dc_difference(&mut self, table: &DcTable) -> Result<i32, Rejected> {
         self.fill();
         // Most codes and their value bits fit in the lookahead: one lookup reads both.
         let entry = table.values[self.peek_lookahead()];
-        if entry != 0 {
-            let (total, size) = (u32::from(entry & 0x1F), u32::from(entry >> 5 & 0x1F));
-            let raw = (self.buffer >> (64 - total)) as u32 & ((1 << size) - 1);
-            self.consume(total);
-            return Ok(extend(raw, size));
+        if entry == 0 {
+            return self.dc_difference_slowly(table);
         }
+        let (total, size) = (u32::from(entry & 0x1F), u32::from(entry >> 5 & 0x1F));
+        let raw = (self.buffer >> (64 - total)) as u32 & ((1 << size) - 1);
+        self.consume(total);
+        Ok(extend(raw, size))
+    }
+
+    /// [`BitReader::dc_difference`] for codes whose value bits do not fit the lookahead.
+    #[cold]
+    fn dc_difference_slowly(&mut self, table: &DcTable) -> Result<i32, Rejected> {
         let size = u32::from(self.symbol(&table.codes)?);
         if size > 16 {
             return Err(Rejected("a DC difference of more than 16 bits"));
@@ -209,7 +216,7 @@ impl<'a> BitReader<'a> {
     pub fn skip_ac(&mut self, table: &AcTable) -> Result<(), Rejected> {
         let (mut buffer, mut count) = (self.buffer, self.count);
         let mut k = 1;
-        let end_of_block = loop {
+        loop {
             if count <= 32 {
                 match self.next_four_bytes() {
                     Some(word) => {
@@ -226,53 +233,53 @@ impl<'a> BitReader<'a> {
             // One lookup skips every code, with its value bits, that fits in the lookahead:
             // about two at a time in a camera photo.
             let entry = table.skip[(buffer >> (64 - LOOKAHEAD)) as usize];
+            let end_of_block = entry & SKIP_END_OF_BLOCK != 0;
             let reached = k + usize::from(entry >> 4 & 0x7F);
-            let fits = match entry & SKIP_END_OF_BLOCK != 0 {
-                true => reached < 64,
-                false => reached <= 64,
-            };
-            if entry == 0 || !fits {
+            // The codes must stay inside the block: up to coefficient 63, and an end of
+            // block only before the block is full.
+            if entry == 0 || reached + usize::from(end_of_block) > 64 {
+                // One code the long way (a long code or value, or the block's last
+                // coefficients); then back to lookups.
                 (self.buffer, self.count) = (buffer, count);
-                return self.skip_ac_slowly(table, k);
+                let ended = self.skip_one_slowly(table, &mut k)?;
+                (buffer, count) = (self.buffer, self.count);
+                if ended {
+                    break;
+                }
+                continue;
             }
             let bits = u32::from(entry & 0xF);
             buffer <<= bits;
             count -= bits;
             k = reached;
-            if entry & SKIP_END_OF_BLOCK != 0 {
-                break true;
+            if end_of_block || k == 64 {
+                break;
             }
-            if k == 64 {
-                break false;
-            }
-        };
+        }
         (self.buffer, self.count) = (buffer, count);
-        let _ = end_of_block;
         Ok(())
     }
 
-    /// [`BitReader::skip_ac`] from coefficient `k` on, one symbol at a time: for codes
-    /// whose value bits do not fit in the lookahead.
+    /// One AC code of [`BitReader::skip_ac`], at coefficient `k`, decoded as a symbol and
+    /// its value bits skipped: whether the block ended with it.
     #[cold]
-    fn skip_ac_slowly(&mut self, table: &AcTable, mut k: usize) -> Result<(), Rejected> {
-        while k < 64 {
-            let symbol = self.symbol(&table.codes)?;
-            let (run, size) = (usize::from(symbol >> 4), u32::from(symbol & 15));
-            if size == 0 {
-                if run != 15 {
-                    return Ok(());
-                }
-                k += 16;
-            } else {
-                self.fill();
-                self.consume(size);
-                k += run + 1;
+    fn skip_one_slowly(&mut self, table: &AcTable, k: &mut usize) -> Result<bool, Rejected> {
+        let symbol = self.symbol(&table.codes)?;
+        let (run, size) = (usize::from(symbol >> 4), u32::from(symbol & 15));
+        if size == 0 {
+            if run != 15 {
+                return Ok(true);
             }
-        }
-        if k == 64 {
-            Ok(())
+            *k += 16;
         } else {
-            Err(Rejected("AC coefficients past the end of a block"))
+            self.fill();
+            self.consume(size);
+            *k += run + 1;
+        }
+        match *k {
+            64 => Ok(true),
+            65.. => Err(Rejected("AC coefficients past the end of a block")),
+            _ => Ok(false),
         }
     }
 
@@ -305,18 +312,13 @@ impl<'a> BitReader<'a> {
 const SKIP_END_OF_BLOCK: u16 = 1 << 11;
 
 /// JPEG's "extend": `size` raw bits as a signed value (the low half of the range is
-/// negative).
+/// negative). Without a branch: the sign of a DC difference is a coin toss to a predictor.
 #[inline]
 fn extend(raw: u32, size: u32) -> i32 {
-    if size == 0 {
-        return 0;
-    }
-    let raw = raw as i32;
-    if raw < 1 << (size - 1) {
-        raw - (1 << size) + 1
-    } else {
-        raw
-    }
+    // 0 for size 0, when `raw` is 0 too.
+    let half = (1u32 << size) >> 1;
+    let negative = i32::from(raw < half);
+    raw as i32 - negative * ((1i32 << size) - 1)
 }
 
 /// A Huffman table used for DC differences.

@@ -21,7 +21,6 @@
 use domain::registration::{PHOTO_MAX_BYTES, PHOTO_MIN_SIDE, PhotoError};
 use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
-use image::imageops::{self, FilterType};
 use image::metadata::Orientation;
 
 pub mod eighth;
@@ -107,16 +106,7 @@ pub fn check(bytes: &[u8]) -> Result<Dimensions, PhotoError> {
 pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
     let (image, orientation) = decode(bytes)?;
 
-    let side = image.width().min(image.height());
-    let x = (image.width() - side) / 2;
-    let y = (image.height() - side) / 2;
-    let square = imageops::crop_imm(&image, x, y, side, side).to_image();
-    let small = imageops::resize(
-        &square,
-        THUMBNAIL_SIDE,
-        THUMBNAIL_SIDE,
-        FilterType::Lanczos3,
-    );
+    let small = centre_square(&image)?;
 
     // The centred square of the upright photo is the upright square of the stored one, so
     // the orientation is applied to the 70x70 result: the cheapest place.
@@ -130,6 +120,44 @@ pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
         .encode_image(&upright)
         .map_err(|_| PhotoError::Invalid)?;
     Ok(out)
+}
+
+/// The centred square of `image`, scaled to [`THUMBNAIL_SIDE`] with a Lanczos3 filter by
+/// fast_image_resize: a tenth of the `image` crate's time (which was a tenth of a photo's),
+/// and no copy for the crop. It is built for RGBA only (`only_u8x4`: every other pixel type
+/// would add ~0.7 MB to the components), so the square goes through RGBA.
+fn centre_square(image: &RgbImage) -> Result<RgbImage, Rejected> {
+    use fast_image_resize::images::{Image, ImageRef};
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+    let failed = Rejected("the image could not be resized");
+    let (width, height) = image.dimensions();
+    let side = width.min(height);
+    let (x, y) = ((width - side) / 2, (height - side) / 2);
+    // Only the square's pixels, as RGBA.
+    let (row, side_px) = (width as usize * 3, side as usize);
+    let mut rgba = Vec::with_capacity(side_px * side_px * 4);
+    for line in image
+        .as_raw()
+        .chunks_exact(row)
+        .skip(y as usize)
+        .take(side_px)
+    {
+        let start = x as usize * 3;
+        for pixel in line[start..start + side_px * 3].chunks_exact(3) {
+            rgba.extend_from_slice(&[pixel[0], pixel[1], pixel[2], 255]);
+        }
+    }
+    let source = ImageRef::new(side, side, &rgba, PixelType::U8x4).map_err(|_| failed)?;
+    let mut square = Image::new(THUMBNAIL_SIDE, THUMBNAIL_SIDE, PixelType::U8x4);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    Resizer::new()
+        .resize(&source, &mut square, &options)
+        .map_err(|_| failed)?;
+    let mut rgb = Vec::with_capacity(square.buffer().len() / 4 * 3);
+    for pixel in square.buffer().chunks_exact(4) {
+        rgb.extend_from_slice(&pixel[..3]);
+    }
+    RgbImage::from_raw(THUMBNAIL_SIDE, THUMBNAIL_SIDE, rgb).ok_or(failed)
 }
 
 /// The photo at a reduced scale, and its EXIF orientation.

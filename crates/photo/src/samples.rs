@@ -22,6 +22,30 @@ pub fn camera_like_within(width: u32, height: u32, max_bytes: usize) -> Option<V
         .find(|bytes| bytes.len() <= max_bytes)
 }
 
+/// The camera-like picture as a progressive JPEG (spectral selection, as jpeg-encoder
+/// writes it) at the highest quality that fits in `max_bytes`: what photo editors and web
+/// exports send. Qualities are tried from 95 down in steps of 5.
+pub fn camera_like_progressive_within(
+    width: u32,
+    height: u32,
+    max_bytes: usize,
+) -> Option<Vec<u8>> {
+    let mut noise = noise(0x9E37_79B9);
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        Rgb(gradients(x, y, width, height).map(|c| (c + noise() / 8).clamp(0, 255) as u8))
+    });
+    let (w, h) = (u16::try_from(width).ok()?, u16::try_from(height).ok()?);
+    (30..=95).rev().step_by(5).find_map(|quality| {
+        let mut out = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality);
+        encoder.set_progressive(true);
+        encoder
+            .encode(image.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+            .ok()?;
+        (out.len() <= max_bytes).then_some(out)
+    })
+}
+
 /// A noisy, high-detail JPEG, like a photo of foliage or gravel: fine texture everywhere on
 /// top of the camera-like gradients, so the entropy-coded data is dense (about 5 MB at
 /// 4000x3000 and quality 90, where the camera-like sample compresses to less).
