@@ -14,7 +14,8 @@ use wasmtime_wasi_http::handler::{ProxyHandler, ProxyPre};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::chaining::ChainTargets;
-use crate::instances::{Counters, InstanceStats, Instances};
+use crate::instances::Instances;
+pub use crate::instances::LoadedComponent;
 use crate::manifest::Manifest;
 use crate::outbound::OutboundPolicy;
 use crate::reuse::InstanceReuse;
@@ -24,7 +25,8 @@ use crate::spin_apis::key_value::KvStore;
 use crate::spin_apis::postgres::PgPools;
 use crate::spin_apis::sqlite::Database;
 use crate::spin_apis::{self, ComponentGrants};
-use crate::state::HostState;
+use crate::state::{ChainedRequests, HostState};
+use crate::stats::Counters;
 use crate::variables::{self, Resolved};
 
 /// How often the epoch ticks; the unit of the request deadline.
@@ -48,21 +50,6 @@ pub struct Settings {
     pub reuse: InstanceReuse,
     /// Linear memory one instance may grow to.
     pub max_instance_memory: usize,
-}
-
-/// One compiled component, served by its instances.
-pub struct LoadedComponent {
-    /// The component id from the manifest.
-    pub id: String,
-    pub(crate) handler: ProxyHandler<Instances>,
-    stats: Arc<Counters>,
-}
-
-impl LoadedComponent {
-    /// What this component's instances have done so far.
-    pub fn stats(&self) -> InstanceStats {
-        self.stats.snapshot()
-    }
 }
 
 /// Everything needed to serve requests.
@@ -277,7 +264,6 @@ impl App {
                 outbound: OutboundPolicy::new(&outbound_patterns)
                     .with_context(|| format!("component `{id}`: allowed_outbound_hosts"))?,
                 postgres: Arc::clone(&postgres),
-                chains: Arc::clone(&chains),
             };
             let stats = Arc::new(Counters::default());
             let instances = Instances {
@@ -297,6 +283,7 @@ impl App {
                     ..reuse
                 },
                 stats: Arc::clone(&stats),
+                chains: Arc::clone(&chains) as Arc<dyn ChainedRequests>,
             };
             components.insert(
                 id.clone(),

@@ -2,6 +2,9 @@
 //! by that component of the same application, in-process, as Spin's HTTP trigger does
 //! (spinframework/spin, `trigger-http/src/outbound_http.rs`): no socket, no DNS; the caller
 //! needs the URL in its `allowed_outbound_hosts`, and the target may have a private route.
+//!
+//! A client of the request path: instances hand such requests to [`ChainedRequests`],
+//! which the application fills with its components once they have loaded.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -9,24 +12,16 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
-use crate::app::LoadedComponent;
+use crate::guest_request;
+use crate::instances::LoadedComponent;
 use crate::routes::RouteMatch;
-
-/// The domain whose subdomains name the application's components.
-const CHAINING_DOMAIN_SUFFIX: &str = ".spin.internal";
+use crate::state::{ChainedRequests, ChainedResponse};
 
 /// The client address a chained request reports (`spin-client-addr`), Spin's `0.0.0.0:0`.
 const CHAINED_CLIENT: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
-/// The component an outbound request's host names, if it is a chaining host:
-/// `registration.spin.internal` → `registration`.
-pub fn target(host: &str) -> Option<&str> {
-    host.strip_suffix(CHAINING_DOMAIN_SUFFIX)
-        .filter(|id| !id.is_empty() && !id.contains('.'))
-}
-
 /// The application's components, as chained requests find them. Filled once the application
-/// has loaded; held weakly, because every component's grants hold this in turn.
+/// has loaded; held weakly, because every component's instances hold this in turn.
 #[derive(Default)]
 pub struct ChainTargets(OnceLock<BTreeMap<String, Weak<LoadedComponent>>>);
 
@@ -44,7 +39,7 @@ impl ChainTargets {
     /// `component`'s answer to `request`, as if a client had sent it to a `/...` route of
     /// that component: the path is all `spin-path-info`, the chaining host is no `Host`
     /// header, and `Connection` is dropped (Spin's `strip_forbidden_headers`).
-    pub(crate) async fn send(
+    async fn serve(
         &self,
         component: &str,
         request: http::Request<WasiBody>,
@@ -76,14 +71,14 @@ impl ChainTargets {
             params: Vec::new(),
         };
         let mut request = http::Request::from_parts(parts, body);
-        crate::server::add_spin_headers(&mut request, &route, &authority, CHAINED_CLIENT);
+        guest_request::add_spin_headers(&mut request, &route, &authority, CHAINED_CLIENT);
         let method = request.method().clone();
         let started = std::time::Instant::now();
         let response = target.handler.handle((), request).await.map_err(|error| {
             tracing::error!(component, "a chained request failed: {error:?}");
             HttpError::InternalError(Some(format!("component `{component}` failed")))
         })?;
-        crate::server::log_request(
+        guest_request::log(
             &method,
             &path,
             &format!("{component} (chained)"),
@@ -94,16 +89,12 @@ impl ChainTargets {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::target;
-
-    #[test]
-    fn a_chaining_host_names_one_component() {
-        assert_eq!(target("registration.spin.internal"), Some("registration"));
-        assert_eq!(target("spin.internal"), None);
-        assert_eq!(target(".spin.internal"), None);
-        assert_eq!(target("a.b.spin.internal"), None);
-        assert_eq!(target("api.tinify.com"), None);
+impl ChainedRequests for ChainTargets {
+    fn send<'a>(
+        &'a self,
+        component: &'a str,
+        request: http::Request<WasiBody>,
+    ) -> ChainedResponse<'a> {
+        Box::pin(self.serve(component, request))
     }
 }

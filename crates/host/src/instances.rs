@@ -11,7 +11,6 @@
 //! requests still queued go to another instance, and the trapped instance is never reused.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -20,13 +19,15 @@ use wasmtime::component::{GuestTaskId, ResourceTable};
 use wasmtime::{Engine, Store, StoreContextMut, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::handler::{
-    HandlerState, Instance, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
+    HandlerState, Instance, ProxyHandler, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState,
+    WorkerStatus,
 };
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
 
 use crate::reuse::InstanceReuse;
 use crate::spin_apis::ComponentGrants;
-use crate::state::{GuestOutput, HostState, InstanceLimits, OutboundHttp};
+use crate::state::{ChainedRequests, GuestOutput, HostState, InstanceLimits, OutboundHttp};
+use crate::stats::{Counters, InstanceStats};
 
 /// Makes instances of one component for its [`ProxyHandler`](wasmtime_wasi_http::handler::ProxyHandler).
 pub(crate) struct Instances {
@@ -38,42 +39,22 @@ pub(crate) struct Instances {
     pub(crate) max_instance_memory: usize,
     pub(crate) reuse: InstanceReuse,
     pub(crate) stats: Arc<Counters>,
+    /// Where requests to `http://<component>.spin.internal` go.
+    pub(crate) chains: Arc<dyn ChainedRequests>,
 }
 
-/// What one component's instances have done so far: for tests and the benchmark, which
-/// must know whether requests really shared an instance.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct InstanceStats {
-    /// Instances created.
-    pub instances_started: u64,
-    /// Requests handed to an instance.
-    pub requests_accepted: u64,
-    /// The most requests one instance was working on at the same moment.
-    pub most_concurrent: usize,
-    /// The largest linear memory any instance grew to, in bytes.
-    pub peak_memory: usize,
+/// One compiled component, served by its instances.
+pub struct LoadedComponent {
+    /// The component id from the manifest.
+    pub id: String,
+    pub(crate) handler: ProxyHandler<Instances>,
+    pub(crate) stats: Arc<Counters>,
 }
 
-#[derive(Default)]
-pub(crate) struct Counters {
-    instances_started: AtomicU64,
-    requests_accepted: AtomicU64,
-    most_concurrent: AtomicUsize,
-    peak_memory: AtomicUsize,
-}
-
-impl Counters {
-    pub(crate) fn snapshot(&self) -> InstanceStats {
-        InstanceStats {
-            instances_started: self.instances_started.load(Ordering::Relaxed),
-            requests_accepted: self.requests_accepted.load(Ordering::Relaxed),
-            most_concurrent: self.most_concurrent.load(Ordering::Relaxed),
-            peak_memory: self.peak_memory.load(Ordering::Relaxed),
-        }
-    }
-
-    pub(crate) fn record_memory(&self, bytes: usize) {
-        self.peak_memory.fetch_max(bytes, Ordering::Relaxed);
+impl LoadedComponent {
+    /// What this component's instances have done so far.
+    pub fn stats(&self) -> InstanceStats {
+        self.stats.snapshot()
     }
 }
 
@@ -93,6 +74,7 @@ impl Instances {
             http: WasiHttpCtx::new(),
             hooks: OutboundHttp {
                 grants: Arc::clone(&self.grants),
+                chains: Arc::clone(&self.chains),
             },
             grants: Arc::clone(&self.grants),
             limits: InstanceLimits {
@@ -137,7 +119,7 @@ impl HandlerState for Instances {
         let in_flight = Arc::default();
         let mut store = self.new_store(request_timeout, &in_flight);
         let proxy = self.pre.instantiate_async(&mut store).await?;
-        self.stats.instances_started.fetch_add(1, Ordering::Relaxed);
+        self.stats.record_instance_started();
         Ok(Instance {
             store,
             proxy,
@@ -189,7 +171,7 @@ impl WorkerState for Worker {
         (): (),
         _: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
-        self.stats.requests_accepted.fetch_add(1, Ordering::Relaxed);
+        self.stats.record_request_accepted();
         let in_flight = self.in_flight.enter(&self.stats);
         let timeout = self.request_timeout;
         // The handler drops this future once the request has its response (or expires).
@@ -222,9 +204,7 @@ impl InFlight {
         let started = Instant::now();
         if let Ok(mut requests) = self.started.lock() {
             requests.push(started);
-            stats
-                .most_concurrent
-                .fetch_max(requests.len(), Ordering::Relaxed);
+            stats.record_concurrency(requests.len());
         }
         InFlightGuard {
             requests: Arc::clone(self),

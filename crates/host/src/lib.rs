@@ -9,6 +9,7 @@
 pub mod app;
 pub mod build;
 mod chaining;
+mod guest_request;
 pub mod host_calls;
 mod instances;
 pub mod manifest;
@@ -19,6 +20,8 @@ pub mod runtime_config;
 pub mod server;
 mod spin_apis;
 mod state;
+mod stats;
+mod template;
 pub mod variables;
 
-pub use instances::InstanceStats;
+pub use stats::InstanceStats;

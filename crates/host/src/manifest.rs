@@ -289,7 +289,7 @@ impl Manifest {
                 .values()
                 .chain(&component.allowed_outbound_hosts)
             {
-                for var in crate::variables::template_references(template)? {
+                for var in crate::template::references(template)? {
                     ensure!(
                         raw.variables.contains_key(&var),
                         "component `{id}` refers to `{{{{ {var} }}}}`, which is not in [variables]"

@@ -30,6 +30,16 @@ enum PortPattern {
     Exact(u16),
 }
 
+/// The domain whose subdomains name the application's components (service chaining).
+const CHAINING_DOMAIN_SUFFIX: &str = ".spin.internal";
+
+/// The component an outbound request's host names, if it is a service-chaining host:
+/// `registration.spin.internal` → `registration`.
+pub fn chaining_target(host: &str) -> Option<&str> {
+    host.strip_suffix(CHAINING_DOMAIN_SUFFIX)
+        .filter(|id| !id.is_empty() && !id.contains('.'))
+}
+
 /// The port a scheme uses when an address or pattern names none.
 pub fn well_known_port(scheme: &str) -> Option<u16> {
     match scheme {
@@ -163,6 +173,18 @@ impl OutboundPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chaining_host_names_one_component() {
+        assert_eq!(
+            chaining_target("registration.spin.internal"),
+            Some("registration")
+        );
+        assert_eq!(chaining_target("spin.internal"), None);
+        assert_eq!(chaining_target(".spin.internal"), None);
+        assert_eq!(chaining_target("a.b.spin.internal"), None);
+        assert_eq!(chaining_target("api.tinify.com"), None);
+    }
 
     fn policy(patterns: &[&str]) -> OutboundPolicy {
         OutboundPolicy::new(&patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>()).unwrap()

@@ -26,7 +26,7 @@ use wasmtime_wasi_http::handler::{ExpirationError, TrapOrPanicError};
 use anyhow::Context as _;
 
 use crate::app::{App, Settings};
-use crate::routes::RouteMatch;
+use crate::guest_request;
 use crate::state::full_body;
 
 /// A response as the host serves it.
@@ -161,10 +161,10 @@ async fn respond(
                 tracing::error!("Error processing request: the value of {name} is not UTF-8");
                 let mut response = http::Response::new(full_body(""));
                 *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                log_request(&method, &path, &route.component, response.status(), started);
+                guest_request::log(&method, &path, &route.component, response.status(), started);
                 return Ok(response);
             }
-            add_spin_headers(&mut req, &route, &authority, client);
+            guest_request::add_spin_headers(&mut req, &route, &authority, client);
             let request =
                 req.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
             let handler = &app.components[&route.component].handler;
@@ -185,24 +185,8 @@ async fn respond(
             (route.component, response)
         }
     };
-    log_request(&method, &path, &component, response.status(), started);
+    guest_request::log(&method, &path, &component, response.status(), started);
     Ok(response)
-}
-
-/// The request log's one line per request (`component` may say how it was reached).
-pub(crate) fn log_request(
-    method: &http::Method,
-    path: &str,
-    component: &str,
-    status: StatusCode,
-    started: Instant,
-) {
-    tracing::info!(
-        target: "request",
-        "{method} {path} {component} {} {:.1}ms",
-        status.as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
-    );
 }
 
 /// The request's authority, as Spin takes it: the `Host` header, or an absolute-form URI's.
@@ -230,47 +214,4 @@ fn plain(status: StatusCode, text: &'static str) -> HostResponse {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
-}
-
-/// The headers Spin adds for the guest, and an absolute request URI as Spin gives it.
-pub(crate) fn add_spin_headers<B>(
-    req: &mut Request<B>,
-    route: &RouteMatch,
-    host: &str,
-    client: SocketAddr,
-) {
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
-        .unwrap_or_else(|| "/".to_owned());
-    let full_url = format!("http://{host}{path_and_query}");
-    if let Ok(uri) = full_url.parse() {
-        *req.uri_mut() = uri;
-    }
-    let mut headers = vec![
-        ("spin-full-url", full_url),
-        ("spin-path-info", route.path_info.clone()),
-        ("spin-matched-route", route.raw_route.clone()),
-        ("spin-raw-component-route", route.raw_route.clone()),
-        ("spin-component-route", route.component_route.clone()),
-        ("spin-base-path", "/".to_owned()),
-        ("spin-client-addr", client.to_string()),
-    ];
-    let params: Vec<(String, String)> = route
-        .params
-        .iter()
-        .map(|(name, value)| (format!("spin-path-match-{name}"), value.clone()))
-        .collect();
-    for (name, value) in &params {
-        headers.push((name.as_str(), value.clone()));
-    }
-    for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            req.headers_mut().insert(name, value);
-        }
-    }
 }

@@ -1,6 +1,7 @@
 //! What each component instance's `Store` holds: WASI, wasi:http, the Spin interfaces and the
 //! resource limits.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -12,8 +13,8 @@ use wasmtime_wasi_http::{
     WasiHttpView,
 };
 
-use crate::instances::Counters;
 use crate::spin_apis::{ComponentGrants, SpinView};
+use crate::stats::Counters;
 
 /// Store data for one request.
 pub struct HostState {
@@ -89,6 +90,23 @@ impl HostState {
 /// `http://<component>.spin.internal` is served by that component (service chaining).
 pub struct OutboundHttp {
     pub(crate) grants: Arc<ComponentGrants>,
+    pub(crate) chains: Arc<dyn ChainedRequests>,
+}
+
+/// A response on its way, as [`ChainedRequests::send`] gives it.
+pub(crate) type ChainedResponse<'a> =
+    Pin<Box<dyn Future<Output = Result<http::Response<WasiBody>, HttpError>> + Send + 'a>>;
+
+/// Serves a request addressed to another component of the application (service chaining).
+/// The application provides it (`crate::chaining`), over the same request path a client's
+/// request takes; a store only hands requests on to it.
+pub(crate) trait ChainedRequests: Send + Sync {
+    /// `component`'s answer to `request`.
+    fn send<'a>(
+        &'a self,
+        component: &'a str,
+        request: http::Request<WasiBody>,
+    ) -> ChainedResponse<'a>;
 }
 
 type ResponseFuture = Box<
@@ -117,7 +135,7 @@ impl WasiHttpHooks for OutboundHttp {
             .port_u16()
             .or_else(|| crate::outbound::well_known_port(scheme));
         let allowed = port.is_some_and(|port| self.grants.outbound.allows(scheme, host, port));
-        let chained = crate::chaining::target(host).map(str::to_owned);
+        let chained = crate::outbound::chaining_target(host).map(str::to_owned);
         if !allowed {
             // Spin's wording, so logs read the same under both hosts.
             tracing::error!(
@@ -127,7 +145,7 @@ impl WasiHttpHooks for OutboundHttp {
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         if let Some(component) = chained {
-            let chains = Arc::clone(&self.grants.chains);
+            let chains = Arc::clone(&self.chains);
             return Box::new(async move {
                 let response = chains.send(&component, request).await?;
                 let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> =

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 
 use crate::manifest::{Manifest, VariableDecl};
+use crate::template::{self, Piece};
 
 /// Resolved application variable values, by name.
 #[derive(Clone, Default)]
@@ -48,7 +49,7 @@ impl Resolved {
     /// Expands `{{ name }}` references in `template`.
     pub fn expand(&self, template: &str) -> anyhow::Result<String> {
         let mut out = String::with_capacity(template.len());
-        for piece in parse_template(template)? {
+        for piece in template::parse(template)? {
             match piece {
                 Piece::Literal(text) => out.push_str(text),
                 Piece::Variable(name) => out.push_str(
@@ -77,46 +78,6 @@ pub fn component_variables(
             (name.clone(), value)
         })
         .collect()
-}
-
-/// The application variables a template refers to.
-pub fn template_references(template: &str) -> anyhow::Result<Vec<String>> {
-    Ok(parse_template(template)?
-        .into_iter()
-        .filter_map(|piece| match piece {
-            Piece::Variable(name) => Some(name.to_owned()),
-            Piece::Literal(_) => None,
-        })
-        .collect())
-}
-
-enum Piece<'a> {
-    Literal(&'a str),
-    Variable(&'a str),
-}
-
-fn parse_template(template: &str) -> anyhow::Result<Vec<Piece<'_>>> {
-    let mut pieces = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        if start > 0 {
-            pieces.push(Piece::Literal(&rest[..start]));
-        }
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            bail!("unterminated `{{{{` in `{template}`");
-        };
-        let name = after[..end].trim();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            bail!("`{{{{ {name} }}}}` in `{template}` is not a variable reference");
-        }
-        pieces.push(Piece::Variable(name));
-        rest = &after[end + 2..];
-    }
-    if !rest.is_empty() {
-        pieces.push(Piece::Literal(rest));
-    }
-    Ok(pieces)
 }
 
 #[cfg(test)]
@@ -169,16 +130,5 @@ mod tests {
             Resolved::from_manifest(&decls(&[("secret", Some("s3cr3t"), false)]), |_, _| None)
                 .unwrap();
         assert!(!format!("{resolved:?}").contains("s3cr3t"));
-    }
-
-    #[test]
-    fn malformed_templates_are_errors() {
-        assert!(template_references("{{ open").is_err());
-        assert!(template_references("{{ }}").is_err());
-        assert!(template_references("{{ a-b }}").is_err());
-        assert_eq!(
-            template_references("https://{{ host }}:{{port}}").unwrap(),
-            vec!["host", "port"]
-        );
     }
 }

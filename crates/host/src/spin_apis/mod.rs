@@ -46,8 +46,6 @@ pub struct ComponentGrants {
     pub outbound: OutboundPolicy,
     /// The application's PostgreSQL connection pools (shared by every component).
     pub postgres: Arc<postgres::PgPools>,
-    /// The application's components, for requests to `http://<id>.spin.internal`.
-    pub chains: Arc<crate::chaining::ChainTargets>,
 }
 
 /// The per-store view the Spin interfaces work on.
