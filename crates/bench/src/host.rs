@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::workspace_root;
+use crate::plan::workspace_root;
 
 /// A server that serves a Spin application: `up` with Spin's flags.
 #[derive(Debug, Clone)]

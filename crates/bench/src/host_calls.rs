@@ -13,21 +13,10 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use crate::host::Host;
+use crate::rows::{Calls, HostCallRow};
 
 /// Requests per endpoint, after the warm-up one.
 const REQUESTS: u32 = 20;
-
-/// Calls per request by `package/interface.function`.
-pub type Calls = BTreeMap<String, f64>;
-
-/// One endpoint's calls on each build.
-pub struct HostCallRow {
-    pub label: String,
-    /// WASI 0.3 build, a reused (warm) instance.
-    pub wasi03: Calls,
-    /// WASI 0.2 build, an instance per request.
-    pub wasi02: Calls,
-}
 
 /// Counts the calls of each `(label, path)` GET on both builds, serving `state` (a
 /// seeded state folder with its `runtime-config.toml`; it is used as it is).
@@ -104,44 +93,6 @@ fn per_request(
         .collect()
 }
 
-/// A table cell: the total, then the platform's (Spin API) calls by name and the WASI ones
-/// as one figure, e.g. `13: sqlite.execute-async 1, variables.get 2 · WASI 10`.
-pub fn summary(calls: &Calls) -> String {
-    // Folded from 0.0: an empty `sum` of floats is -0.0.
-    let total = calls.values().fold(0.0, |sum, n| sum + n);
-    let (spin, wasi): (Vec<_>, Vec<_>) = calls
-        .iter()
-        .partition(|(name, _)| !name.starts_with("wasi:"));
-    let wasi = wasi.iter().fold(0.0, |sum, (_, n)| sum + **n);
-    let spin: Vec<String> = spin
-        .iter()
-        .map(|(name, n)| format!("{} {}", short_name(name), figure(**n)))
-        .collect();
-    let spin = if spin.is_empty() {
-        "no Spin API call".to_owned()
-    } else {
-        spin.join(", ")
-    };
-    format!("{}: {spin} · WASI {}", figure(total), figure(wasi))
-}
-
-/// `spin:sqlite/sqlite.[method]connection.execute-async` → `sqlite.execute-async`.
-fn short_name(name: &str) -> String {
-    let after_package = name.rsplit_once('/').map_or(name, |(_, rest)| rest);
-    let (interface, function) = after_package.split_once('.').unwrap_or(("", after_package));
-    let function = function.rsplit_once('.').map_or(function, |(_, f)| f);
-    format!("{interface}.{function}")
-}
-
-/// A count per request: whole when it is, else to two places.
-fn figure(n: f64) -> String {
-    if (n - n.round()).abs() < 0.005 {
-        format!("{n:.0}")
-    } else {
-        format!("{n:.2}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,23 +110,5 @@ mod tests {
             calls,
             BTreeMap::from([("a".to_owned(), 2.0), ("c".to_owned(), 0.5)])
         );
-    }
-
-    #[test]
-    fn a_summary_names_the_spin_calls_and_sums_the_wasi_ones() {
-        let calls = Calls::from([
-            (
-                "spin:sqlite/sqlite.[method]connection.execute-async".to_owned(),
-                1.0,
-            ),
-            ("spin:variables/variables.get".to_owned(), 0.5),
-            ("wasi:http/types.[method]request.get-method".to_owned(), 1.0),
-            ("wasi:http/types.[static]response.new".to_owned(), 1.0),
-        ]);
-        assert_eq!(
-            summary(&calls),
-            "3.50: sqlite.execute-async 1, variables.get 0.50 · WASI 2"
-        );
-        assert_eq!(summary(&Calls::new()), "0: no Spin API call · WASI 0");
     }
 }

@@ -1,4 +1,4 @@
-//! Hostile input and honest registrations (README, "Hostile input"):
+//! Hostile input and honest registrations (docs/hostile-input.md):
 //!
 //! - every hostile photo class, and honest camera photos at the contract's size, through
 //!   the photo pipeline inside a component: its time, and the linear memory one request
@@ -17,49 +17,10 @@ use anyhow::Context;
 use domain::registration::PHOTO_MAX_BYTES;
 use photo::samples;
 
-use crate::Plan;
 use crate::host::{Host, Server};
 use crate::load::{fresh_dir, write_runtime_config};
-use crate::workspace_root;
-
-/// One input through the pipeline in a component.
-#[derive(Debug, Clone)]
-pub struct PhotoCost {
-    pub server: String,
-    pub input: String,
-    pub bytes: usize,
-    /// `ok`, or the contract's message.
-    pub answer: String,
-    /// Median over the runs, in the component (its own clock).
-    pub component_ms: f64,
-    /// Largest linear memory one request made a fresh instance grow to.
-    pub memory_bytes: u64,
-}
-
-/// Honest registrations alone and beside one hostile class.
-#[derive(Debug, Clone)]
-pub struct Beside {
-    pub server: String,
-    pub class: String,
-    /// The hostile registrations' statuses (all the same when they behave).
-    pub hostile_statuses: Vec<u16>,
-    pub hostile_ms: f64,
-    pub honest_alone_ms: f64,
-    pub honest_beside_ms: f64,
-    /// Statuses of the honest registrations sent beside (all 201 when they behave).
-    pub honest_statuses: Vec<u16>,
-}
-
-/// Sequential registrations of one photo on one implementation.
-#[derive(Debug, Clone)]
-pub struct Registrations {
-    pub implementation: String,
-    pub photo: String,
-    pub bytes: usize,
-    pub median_ms: f64,
-    pub p90_ms: f64,
-    pub failures: usize,
-}
+use crate::plan::{Plan, workspace_root};
+use crate::rows::{Beside, PhotoCost, Registrations};
 
 /// The honest photos the rows use, at the plan's scale: a camera photo at the contract's
 /// 5 MiB, and a progressive one of 7000x5250 (smoke: small ones).
@@ -252,7 +213,8 @@ pub fn registrations(
         ),
     ];
     if let Some(peer) = peer {
-        sides.push(("the NestJS original".to_owned(), Endpoints::peer(peer)));
+        let api = crate::load::peer_api(peer)?;
+        sides.push(("the NestJS original".to_owned(), Endpoints::peer(&api)));
     }
     let mut rows = Vec::new();
     let mut people = People::new(70_000);
@@ -322,12 +284,12 @@ impl Endpoints {
         }
     }
 
-    /// The NestJS original's routes (no `/api/v1`; the photo field is `file`).
-    fn peer(base: &str) -> Self {
-        let base = base.trim_end_matches('/');
+    /// A peer's routes, under its API root (`crate::load::peer_api`). The photo goes in
+    /// `file`: the contract accepts it beside `photo`, and the NestJS original takes only it.
+    fn peer(api: &str) -> Self {
         Self {
-            token_url: format!("{base}/token"),
-            users_url: format!("{base}/users"),
+            token_url: format!("{api}/token"),
+            users_url: format!("{api}/users"),
             photo_field: "file",
         }
     }

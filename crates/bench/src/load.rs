@@ -13,10 +13,10 @@ use anyhow::{Context, bail};
 use tinypng_mock::{Behaviour, MockTinify};
 
 use crate::host::{Host, Server};
-use crate::report::{
-    LoadRow, PeerLoad, ReadsWhileRegistering, Report, SpinLoad, TokenFlood, WrkStats,
+use crate::plan::{Plan, workspace_root};
+use crate::rows::{
+    LoadRow, PeerLoad, ReadsWhileRegistering, Report, SpinLoad, TokenFlood, USERS_PAGE, WrkStats,
 };
-use crate::{Plan, workspace_root};
 
 /// Key shared by the bench's app and its TinyPNG mock.
 pub const TINIFY_KEY: &str = "bench-key";
@@ -30,8 +30,6 @@ const PG_ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
 /// Redis databases of the two-host run (one per store label; Redis stores share keys).
 const REDIS_STORES: [(&str, u8); 3] = [("tokens", 4), ("photos", 5), ("cache", 6)];
 const REDIS: &str = "redis://127.0.0.1:6379";
-/// The users page every run measures.
-pub(crate) const USERS_PAGE: &str = "/api/v1/users?page=1&count=6";
 
 /// How many connections a wrk run keeps open.
 #[derive(Debug, Clone, Copy)]
@@ -389,7 +387,14 @@ fn on_spin(
 /// are left out: the peer has no such site, and its tokens are its own.
 fn peer_rows(plan: &Plan, inputs: &Inputs, base: &str) -> anyhow::Result<PeerLoad> {
     let base = base.trim_end_matches('/');
-    let page: serde_json::Value = ureq::get(&format!("{base}{USERS_PAGE}"))
+    let api = peer_api(base)?;
+    // Our paths on the peer: the API's under its API root, photos as the peer names them.
+    let api_root = api.strip_prefix(base).unwrap_or_default().to_owned();
+    let on_peer = |path: &str| match path.strip_prefix(API) {
+        Some(rest) => format!("{api_root}{rest}"),
+        None => path.to_owned(),
+    };
+    let page: serde_json::Value = ureq::get(&format!("{base}{}", on_peer(USERS_PAGE)))
         .call()
         .with_context(|| format!("the peer's users page at {base}"))?
         .body_mut()
@@ -406,6 +411,10 @@ fn peer_rows(plan: &Plan, inputs: &Inputs, base: &str) -> anyhow::Result<PeerLoa
     let endpoints: Vec<Endpoint> = app_endpoints(user_id, &photo_path)
         .into_iter()
         .filter(|e| e.script.is_none() && e.path != "/")
+        .map(|e| Endpoint {
+            path: on_peer(&e.path),
+            ..e
+        })
         .collect();
     for endpoint in &endpoints {
         wrk(
@@ -425,6 +434,24 @@ fn peer_rows(plan: &Plan, inputs: &Inputs, base: &str) -> anyhow::Result<PeerLoa
         url: base.to_owned(),
         rows,
     })
+}
+
+/// The contract's API root.
+const API: &str = "/api/v1";
+
+/// Where a peer's API lives under its origin `base`: at `/api/v1`, as the contract has
+/// it, or at the root, as the NestJS original serves it (its README's route table).
+pub fn peer_api(base: &str) -> anyhow::Result<String> {
+    let base = base.trim_end_matches('/');
+    for api in [format!("{base}{API}"), base.to_owned()] {
+        if ureq::get(&format!("{api}/positions"))
+            .call()
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return Ok(api);
+        }
+    }
+    anyhow::bail!("no positions at {base}{API}/positions or {base}/positions: is the peer running?")
 }
 
 /// Tokens from the app at `base`, `plan.connections` at a time, until `plan.token_flood`
@@ -540,7 +567,7 @@ pub fn reads_while_registering_only(
 
 /// The users page at many connections while one client registers `camera` photos one after
 /// another, against the users page alone on the same app just before: whether reads wait
-/// behind photo work (README, "Reads never wait behind photos").
+/// behind photo work (docs/design.md, "Reads never wait behind photos").
 fn reads_while_registering(
     plan: &Plan,
     inputs: &Inputs,

@@ -17,14 +17,18 @@ mod host_calls;
 mod hostile;
 mod load;
 mod photo_bench;
+mod plan;
 mod report;
+mod rows;
 mod scale;
 mod soak;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::Parser;
+
+use crate::plan::{Plan, workspace_root};
+use crate::rows::{HostileRows, Report};
 
 #[derive(Parser)]
 #[command(about = "Load, scale, photo-pipeline and size figures for usersbypage")]
@@ -64,63 +68,6 @@ enum Command {
     PhotoPeakRss { file: PathBuf },
 }
 
-/// How big and how long each part runs.
-#[derive(Debug, Clone, Copy)]
-pub struct Plan {
-    pub users: u32,
-    pub scale_users: u64,
-    pub wrk_duration: Duration,
-    pub connections: u32,
-    pub threads: u32,
-    pub photo_side: (u32, u32),
-    pub probe_runs: usize,
-    /// Run sharp (npm) beside the photo pipeline.
-    pub sharp: bool,
-    /// Soak windows in a row, each this long, at these connections.
-    pub soak_windows: u32,
-    pub soak_window: Duration,
-    pub soak_connections: u32,
-    /// Tokens to issue in a row before counting the `tokens` store (at least one wrk run).
-    pub token_flood: u64,
-}
-
-impl Plan {
-    fn full() -> Self {
-        Self {
-            users: 10_000,
-            scale_users: 1_000_000,
-            wrk_duration: Duration::from_secs(10),
-            connections: 16,
-            threads: 2,
-            photo_side: (4000, 3000),
-            probe_runs: 20,
-            sharp: true,
-            soak_windows: 10,
-            soak_window: soak::WINDOW,
-            soak_connections: 32,
-            token_flood: report::TOKEN_FLOOD,
-        }
-    }
-
-    fn smoke() -> Self {
-        Self {
-            users: 50,
-            scale_users: 1_000,
-            wrk_duration: Duration::from_secs(1),
-            connections: 2,
-            threads: 1,
-            photo_side: (400, 300),
-            probe_runs: 2,
-            sharp: false,
-            // Two short windows, so the soak's script keeps working too.
-            soak_windows: 2,
-            soak_window: Duration::from_secs(2),
-            soak_connections: 4,
-            token_flood: 0,
-        }
-    }
-}
-
 /// The hostile-input rows: photo costs on the host and every Spin, and the registration
 /// rows on the first Spin (what users run) or, without one, the host.
 fn hostile_rows(
@@ -128,19 +75,26 @@ fn hostile_rows(
     work: &Path,
     spins: &[host::Server],
     peer: Option<&str>,
-) -> anyhow::Result<report::HostileRows> {
+) -> anyhow::Result<HostileRows> {
     let mut servers = vec![host::Server::host()];
     servers.extend(spins.iter().take(1).cloned());
     let main = servers.last().cloned().unwrap_or_else(host::Server::host);
-    Ok(report::HostileRows {
+    Ok(HostileRows {
         costs: hostile::photo_costs(plan, work, &servers)?,
         beside: hostile::beside(plan, work, &main)?,
         registrations: hostile::registrations(plan, work, &main, peer)?,
     })
 }
 
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The sizes of the components built in `target_dir` (`target` or `target/wasi02`).
+pub fn component_sizes(target_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
+    report::COMPONENTS
+        .iter()
+        .map(|(name, _)| {
+            let path = target_dir.join(format!("wasm32-wasip2/release/{name}.wasm"));
+            Ok((name.to_string(), std::fs::metadata(&path)?.len()))
+        })
+        .collect()
 }
 
 fn main() -> anyhow::Result<()> {
@@ -157,9 +111,9 @@ fn main() -> anyhow::Result<()> {
     let work = workspace_root().join("target/bench");
     std::fs::create_dir_all(&work)?;
 
-    let mut report = report::Report::new(plan, args.smoke);
-    report.sizes = report::component_sizes(&workspace_root().join("target"))?;
-    report.sizes_wasi02 = report::component_sizes(&workspace_root().join("target/wasi02"))?;
+    let mut report = Report::new(plan, args.smoke);
+    report.sizes = component_sizes(&workspace_root().join("target"))?;
+    report.sizes_wasi02 = component_sizes(&workspace_root().join("target/wasi02"))?;
     let mut spins = Vec::new();
     if let Some(binary) = &args.spin {
         spins.push(host::Server::spin(binary, "", &[])?);

@@ -15,8 +15,8 @@ use image::imageops::{self, FilterType};
 
 use crate::host::Host;
 use crate::load::fresh_dir;
-use crate::report::{PhotoRow, Report, SharpRun};
-use crate::{Plan, workspace_root};
+use crate::plan::{Plan, workspace_root};
+use crate::rows::{PhotoRow, Report, SharpRun};
 
 use domain::registration::PHOTO_MAX_BYTES as MAX_UPLOAD;
 

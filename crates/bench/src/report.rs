@@ -1,38 +1,18 @@
-//! The one table the suite prints (Markdown, so it pastes into the README).
+//! The one table the suite prints (Markdown, so it pastes into docs/benchmarks.md).
 //!
 //! The table never flatters: a row whose requests failed shows the failures instead of a
 //! throughput, and a target is judged only on the input it names (a smoke run judges none).
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::Duration;
 
-use crate::Plan;
-use crate::host_calls::{self, HostCallRow};
-use crate::hostile::{Beside, PhotoCost, Registrations};
-
-/// What wrk measured.
-#[derive(Debug, Clone, Copy)]
-pub struct WrkStats {
-    pub requests: u64,
-    pub rps: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub errors: u64,
-}
+use crate::plan::TOKEN_FLOOD;
+use crate::rows::{
+    Calls, HostileRows, LoadRow, ReadsWhileRegistering, Report, SpinLoad, TokenFlood, USERS_PAGE,
+    WrkStats,
+};
 
 impl WrkStats {
-    /// Two runs side by side: requests and rates add up; latencies are the worse of the two.
-    pub fn combined(runs: &[WrkStats]) -> WrkStats {
-        WrkStats {
-            requests: runs.iter().map(|r| r.requests).sum(),
-            rps: runs.iter().map(|r| r.rps).sum(),
-            p50_ms: runs.iter().map(|r| r.p50_ms).fold(0.0, f64::max),
-            p99_ms: runs.iter().map(|r| r.p99_ms).fold(0.0, f64::max),
-            errors: runs.iter().map(|r| r.errors).sum(),
-        }
-    }
-
     /// Requests per second, or the failures when any request failed.
     fn rate(&self) -> String {
         if self.errors == 0 {
@@ -43,149 +23,9 @@ impl WrkStats {
     }
 }
 
-/// One endpoint at many connections and at one keep-alive connection.
-pub struct LoadRow {
-    pub label: String,
-    /// The 1 MB registration: its latency is the photo pipeline's, not the host's.
-    pub photo_upload: bool,
-    pub many: WrkStats,
-    pub one: WrkStats,
-    /// The server's CPU time per request in the many-connection run, in microseconds (its
-    /// processes' user and system time over the run; none for a peer, which runs elsewhere).
-    /// What the server itself spends, apart from wrk on the same cores.
-    pub cpu_us_per_request: Option<f64>,
-}
-
-/// Tokens issued in a row on the WASI 0.3 build (SQLite key-value), and what the `tokens`
-/// store holds afterwards: issuing a token must store nothing.
-#[derive(Debug, Clone, Copy)]
-pub struct TokenFlood {
-    pub issued: u64,
-    /// Entries before the flood: the signing key under its two names, and one more for each
-    /// further key instances made when the first tokens were asked for at once.
-    pub before: i64,
-    pub after: i64,
-}
-
-/// The users page at many connections while one client registers camera photos in a row,
-/// against the users page alone on the same app (WASI 0.3 build, SQLite).
-#[derive(Debug, Clone, Copy)]
-pub struct ReadsWhileRegistering {
-    /// The size of the registered photo.
-    pub photo_bytes: u64,
-    pub alone: WrkStats,
-    pub during: WrkStats,
-    /// The registering client's run (one connection, one registration at a time).
-    pub registrations: WrkStats,
-}
-
-/// The read rows on a peer implementation of the contract (`--peer`, the NestJS original).
-pub struct PeerLoad {
-    pub url: String,
-    pub rows: Vec<LoadRow>,
-}
-
-/// Tokens the full run issues in a row before counting the store's entries.
-pub const TOKEN_FLOOD: u64 = 100_000;
-
-/// The load rows on one real Spin CLI.
-pub struct SpinLoad {
-    /// "Spin 4.1.0-pre0", "Spin 4.1.0-pre0 + TCP_NODELAY".
-    pub server: String,
-    pub hello: LoadRow,
-    /// The app's endpoints, WASI 0.3 build, SQLite.
-    pub wasi03: Vec<LoadRow>,
-    /// The users page, WASI 0.3 build, PostgreSQL.
-    pub postgres: LoadRow,
-    pub wasi02: Vec<LoadRow>,
-    pub postgres_wasi02: LoadRow,
-    pub token_flood: TokenFlood,
-    pub reads_while_registering: ReadsWhileRegistering,
-}
-
-impl SpinLoad {
-    fn rows(&self) -> impl Iterator<Item = &LoadRow> {
-        std::iter::once(&self.hello)
-            .chain(&self.wasi03)
-            .chain(std::iter::once(&self.postgres))
-            .chain(&self.wasi02)
-            .chain(std::iter::once(&self.postgres_wasi02))
-    }
-}
-
-/// One window of the soak.
-pub struct SoakWindow {
-    pub stats: WrkStats,
-    /// The host's resident memory at the window's end.
-    pub rss: u64,
-}
-
-pub struct ScaleRow {
-    pub backend: String,
-    pub page: String,
-    pub stats: WrkStats,
-}
-
-pub struct PhotoRow {
-    pub label: String,
-    /// A real photo (not the bomb header): quality and sharp apply.
-    pub photo: bool,
-    pub native_ms: f64,
-    pub native_peak_rss: u64,
-    pub component_ms: f64,
-    pub component_memory: u64,
-    /// PSNR of our 70x70 result against the full-resolution reference.
-    pub psnr_db: Option<f64>,
-    pub sharp: Option<SharpRun>,
-}
-
-/// sharp's run on the same photo.
-pub struct SharpRun {
-    pub median_ms: f64,
-    /// Of the whole Node process, Node itself included.
-    pub peak_rss: u64,
-    pub psnr_db: Option<f64>,
-    pub version: String,
-}
-
-pub struct Report {
-    plan: Plan,
-    smoke: bool,
-    pub sizes: Vec<(String, u64)>,
-    /// The WASI 0.2 build's components (`target/wasi02`).
-    pub sizes_wasi02: Vec<(String, u64)>,
-    pub app_startup: Option<Duration>,
-    pub wasi02_startup: Option<Duration>,
-    pub hello_startup: Option<Duration>,
-    pub upload_bytes: u64,
-    pub load: Vec<LoadRow>,
-    /// The app's rows of `load` (hello world aside) on the WASI 0.2 build.
-    pub load_wasi02: Vec<LoadRow>,
-    /// Host calls per request of each read, both builds.
-    pub host_calls: Vec<HostCallRow>,
-    pub hello_one_instance_per_request: Option<WrkStats>,
-    pub users_one_instance_per_request: Option<WrkStats>,
-    pub postgres_users_page: Option<LoadRow>,
-    pub two_hosts: Option<WrkStats>,
-    /// The token flood on the host's WASI 0.3 app.
-    pub token_flood: Option<TokenFlood>,
-    pub reads_while_registering: Option<ReadsWhileRegistering>,
-    /// The load rows again on each real Spin CLI given (`--spin`, `--spin-nodelay`).
-    pub spin: Vec<SpinLoad>,
-    /// The read rows on the peer given with `--peer`.
-    pub peer: Option<PeerLoad>,
-    pub scale: Vec<ScaleRow>,
-    pub photo: Vec<PhotoRow>,
-    /// Hostile photos and honest registrations beside them, and against the peer.
-    pub hostile: HostileRows,
-    /// The host's resident memory after seeding, before the first soak window.
-    pub soak_rss_start: Option<u64>,
-    pub soak: Vec<SoakWindow>,
-}
-
 /// The components `spin.toml` serves, with their size targets: 1 MiB, and 2.5 MiB for the
 /// one with the photo codecs (registration) and the one it was split from (users).
-const COMPONENTS: [(&str, u64); 7] = [
+pub const COMPONENTS: [(&str, u64); 7] = [
     ("token", MIB),
     ("positions", MIB),
     ("users", MIB * 5 / 2),
@@ -197,17 +37,6 @@ const COMPONENTS: [(&str, u64); 7] = [
 const MIB: u64 = 1024 * 1024;
 /// The photo target names this input.
 const PHOTO_TARGET_SIDE: (u32, u32) = (4000, 3000);
-
-/// The sizes of the components built in `target_dir` (`target` or `target/wasi02`).
-pub fn component_sizes(target_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
-    COMPONENTS
-        .iter()
-        .map(|(name, _)| {
-            let path = target_dir.join(format!("wasm32-wasip2/release/{name}.wasm"));
-            Ok((name.to_string(), std::fs::metadata(&path)?.len()))
-        })
-        .collect()
-}
 
 /// One row of a load table: the run at many connections and at one, and its req/s as a
 /// multiple of `baseline_rps`.
@@ -258,14 +87,6 @@ Users page at {c} conn while one client registers {} camera photos one after ano
         mixed.registrations.p50_ms,
         mixed.registrations.errors + mixed.during.errors,
     );
-}
-
-/// What `crate::hostile` measured.
-#[derive(Default)]
-pub struct HostileRows {
-    pub costs: Vec<PhotoCost>,
-    pub beside: Vec<Beside>,
-    pub registrations: Vec<Registrations>,
 }
 
 impl HostileRows {
@@ -348,35 +169,6 @@ fn mib(bytes: u64) -> String {
 }
 
 impl Report {
-    pub fn new(plan: Plan, smoke: bool) -> Self {
-        Self {
-            plan,
-            smoke,
-            sizes: Vec::new(),
-            sizes_wasi02: Vec::new(),
-            app_startup: None,
-            wasi02_startup: None,
-            hello_startup: None,
-            upload_bytes: 0,
-            load: Vec::new(),
-            load_wasi02: Vec::new(),
-            host_calls: Vec::new(),
-            hello_one_instance_per_request: None,
-            users_one_instance_per_request: None,
-            postgres_users_page: None,
-            two_hosts: None,
-            token_flood: None,
-            reads_while_registering: None,
-            spin: Vec::new(),
-            peer: None,
-            scale: Vec::new(),
-            hostile: HostileRows::default(),
-            photo: Vec::new(),
-            soak_rss_start: None,
-            soak: Vec::new(),
-        }
-    }
-
     /// The scale run's first page on `backend`.
     fn first_page(&self, backend: &str) -> Option<WrkStats> {
         self.scale
@@ -558,8 +350,8 @@ impl Report {
                 out,
                 "| {} | {} | {} |",
                 row.label,
-                host_calls::summary(&row.wasi03),
-                host_calls::summary(&row.wasi02)
+                host_calls_summary(&row.wasi03),
+                host_calls_summary(&row.wasi02)
             );
         }
     }
@@ -783,7 +575,7 @@ impl Report {
         for spin in &self.spin {
             let row = |label: &str| spin.wasi03.iter().find(|r| r.label == label);
             for (label, floor) in [
-                (format!("GET {}", crate::load::USERS_PAGE), 0.5),
+                (format!("GET {}", USERS_PAGE), 0.5),
                 ("GET /api/v1/users/{id}".to_owned(), 0.5),
                 ("GET /api/v1/positions".to_owned(), 0.8),
                 ("GET /images/users/{file}".to_owned(), 0.8),
@@ -932,6 +724,70 @@ impl Report {
             out,
             "| each component ≤ 1 MiB (users, registration ≤ 2.5 MiB), both builds | see sizes | {} |",
             verdict(sizes_ok)
+        );
+    }
+}
+
+/// A table cell: the total, then the platform's (Spin API) calls by name and the WASI ones
+/// as one figure, e.g. `13: sqlite.execute-async 1, variables.get 2 · WASI 10`.
+fn host_calls_summary(calls: &Calls) -> String {
+    // Folded from 0.0: an empty `sum` of floats is -0.0.
+    let total = calls.values().fold(0.0, |sum, n| sum + n);
+    let (spin, wasi): (Vec<_>, Vec<_>) = calls
+        .iter()
+        .partition(|(name, _)| !name.starts_with("wasi:"));
+    let wasi = wasi.iter().fold(0.0, |sum, (_, n)| sum + **n);
+    let spin: Vec<String> = spin
+        .iter()
+        .map(|(name, n)| format!("{} {}", short_name(name), figure(**n)))
+        .collect();
+    let spin = if spin.is_empty() {
+        "no Spin API call".to_owned()
+    } else {
+        spin.join(", ")
+    };
+    format!("{}: {spin} · WASI {}", figure(total), figure(wasi))
+}
+
+/// `spin:sqlite/sqlite.[method]connection.execute-async` → `sqlite.execute-async`.
+fn short_name(name: &str) -> String {
+    let after_package = name.rsplit_once('/').map_or(name, |(_, rest)| rest);
+    let (interface, function) = after_package.split_once('.').unwrap_or(("", after_package));
+    let function = function.rsplit_once('.').map_or(function, |(_, f)| f);
+    format!("{interface}.{function}")
+}
+
+/// A count per request: whole when it is, else to two places.
+fn figure(n: f64) -> String {
+    if (n - n.round()).abs() < 0.005 {
+        format!("{n:.0}")
+    } else {
+        format!("{n:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_names_the_spin_calls_and_sums_the_wasi_ones() {
+        let calls = Calls::from([
+            (
+                "spin:sqlite/sqlite.[method]connection.execute-async".to_owned(),
+                1.0,
+            ),
+            ("spin:variables/variables.get".to_owned(), 0.5),
+            ("wasi:http/types.[method]request.get-method".to_owned(), 1.0),
+            ("wasi:http/types.[static]response.new".to_owned(), 1.0),
+        ]);
+        assert_eq!(
+            host_calls_summary(&calls),
+            "3.50: sqlite.execute-async 1, variables.get 0.50 · WASI 2"
+        );
+        assert_eq!(
+            host_calls_summary(&Calls::new()),
+            "0: no Spin API call · WASI 0"
         );
     }
 }

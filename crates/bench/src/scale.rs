@@ -8,8 +8,8 @@ use storage::migrations::{self, MIGRATIONS};
 
 use crate::host::Host;
 use crate::load::{Connections, Inputs, fresh_dir, write_runtime_config, wrk};
-use crate::report::{Report, ScaleRow};
-use crate::{Plan, workspace_root};
+use crate::plan::{Plan, workspace_root};
+use crate::rows::{Report, ScaleRow};
 
 /// Users per page in the scale runs (the demo site's page size).
 const COUNT: u64 = 6;

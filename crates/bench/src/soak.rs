@@ -4,14 +4,13 @@
 //! after each, show whether anything builds up: errors, latency, memory.
 
 use std::path::Path;
-use std::time::Duration;
 
 use tinypng_mock::{Behaviour, MockTinify};
 
 use crate::host::Host;
 use crate::load::{self, Connections, Inputs, SEED_KEY, TINIFY_KEY};
-use crate::report::{Report, SoakWindow};
-use crate::{Plan, workspace_root};
+use crate::plan::{Plan, workspace_root};
+use crate::rows::{Report, SoakWindow};
 
 pub fn run(
     runtime: &tokio::runtime::Runtime,
@@ -75,6 +74,3 @@ pub fn run(
     }
     Ok(())
 }
-
-/// A soak window's length in the full run.
-pub const WINDOW: Duration = Duration::from_secs(60);
