@@ -35,8 +35,8 @@ async fn list_positions(request: Request) -> Result<Reply, ApiError> {
 /// Positions change only when the seed endpoint adds missing ones, and reading the `cache`
 /// store is a host call Spin does as blocking work (`block_in_place`), the largest part of
 /// this endpoint's cost. Spin bounds an instance's life (WASI 0.3: 128 requests or 1 s
-/// idle by default; WASI 0.2: one request), so a seed is seen within that bound (README,
-/// "Configuration").
+/// idle by default; WASI 0.2: one request), so a seed is seen within that bound
+/// (docs/configuration.md).
 static KEPT: Mutex<Option<Vec<u8>>> = Mutex::new(None);
 
 /// The serialised answer: the instance's, or else the store's or the database's, which the

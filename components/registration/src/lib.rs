@@ -5,8 +5,8 @@
 //! registration over Spin's service chaining (`http://registration.spin.internal`); its
 //! route is private. Why a component of its own: decoding and re-encoding a photo is tens
 //! of milliseconds of CPU, and a WASI 0.3 instance runs one thing at a time, so in the users
-//! component's reused instances it would stall the reads they serve (README, "Reads never
-//! wait behind photos"). The work itself is `registrar`'s.
+//! component's reused instances it would stall the reads they serve (docs/design.md,
+//! "Reads never wait behind photos"). The work itself is `registrar`'s.
 
 use api::{ApiError, Reply};
 use http::Method;

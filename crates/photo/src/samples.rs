@@ -100,7 +100,7 @@ fn jpeg(image: &RgbImage, quality: u8) -> Vec<u8> {
 }
 
 /// Hand-built JPEGs that attack the decoders, one per kind of attack the budget must stop
-/// (README, "Hostile input"): what an attacker would upload, each to be refused with the
+/// (docs/hostile-input.md): what an attacker would upload, each to be refused with the
 /// contract's `Image is invalid.` within the budget. Tests, the fuzzer's seeds and the
 /// benchmark's "hostile photos" rows share them.
 pub mod hostile {

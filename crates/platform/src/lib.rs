@@ -141,8 +141,8 @@ where
 /// blocking work (the environment provider inside tokio's `block_in_place`), and a
 /// request's handful of reads cost more than its query. Spin bounds an instance's life
 /// (WASI 0.3: 128 requests or 1 s idle by default; WASI 0.2: one request), so a changed
-/// variable, a rotated Vault secret included, applies within that bound (README,
-/// "Configuration").
+/// variable, a rotated Vault secret included, applies within that bound
+/// (docs/configuration.md).
 static READ: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
 
 /// The variables read so far. Each update is one insert, so a panic elsewhere cannot leave

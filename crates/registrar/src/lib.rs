@@ -2,8 +2,8 @@
 //! uniqueness) and made atomic by one SQL insert.
 //!
 //! Served by the `registration` component in the WASI 0.3 build (reached from `users`
-//! through service chaining) and by `users` itself in the WASI 0.2 build (README, "Reads
-//! never wait behind photos").
+//! through service chaining) and by `users` itself in the WASI 0.2 build (docs/design.md,
+//! "Reads never wait behind photos").
 //!
 //! The photo is stored before the user row so a user never lacks one; if the insert loses
 //! a race, the photo is deleted again. The token's single use is the UNIQUE

@@ -72,7 +72,8 @@ const fn dollar_placeholders<const N: usize>(text: &str) -> [u8; N] {
 /// yet. Under Spin every statement is a host call handed to another thread, and a new
 /// SQLite connection (Spin opens one per `open`) parses the schema for its first one: a
 /// separate version query cost the WASI 0.2 build, whose instances each open their own,
-/// a third of a single-user read (README, "Benchmarks").
+/// a third of a single-user read (docs/design.md, "Migrations, checked without a query of
+/// their own").
 struct ReadSql {
     plain: Sql,
     checking: Sql,

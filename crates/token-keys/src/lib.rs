@@ -2,8 +2,8 @@
 //!
 //! - When the operator sets the secret variable `token_signing_key`, it signs every new
 //!   token, and `token_signing_key_previous`, if set, still verifies the tokens signed
-//!   before a rotation (README, "Token signing keys"). Every replica configured alike signs
-//!   alike; nothing is stored.
+//!   before a rotation (docs/configuration.md, "Token signing keys"). Every replica
+//!   configured alike signs alike; nothing is stored.
 //! - Otherwise the app makes a key from `wasi:random` the first time it needs one and keeps
 //!   it in the `tokens` store ([`storage::TokenStore`]), so `spin up` needs no setup and
 //!   replicas sharing that store share the key.

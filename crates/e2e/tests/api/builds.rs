@@ -1,6 +1,6 @@
-//! The two builds (README, "Two builds"): `spin-wasi02.toml` is `spin.toml` with other
+//! The two builds (docs/builds.md): `spin-wasi02.toml` is `spin.toml` with other
 //! sources, and each build's components export the handler, and import only the interfaces,
-//! of the Spin versions it is for. The README's table of each build's world is rendered here
+//! of the Spin versions it is for. docs/builds.md's table of each build's world is rendered here
 //! from the built `.wasm` files, so it cannot drift from them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,7 +56,7 @@ const REGISTRATION: &str = "registration";
 const REGISTRATION_URL: &str = "http://registration.spin.internal";
 
 /// `spin-wasi02.toml` is `spin.toml` with other sources and builds, and one change more
-/// (README, "Two builds"): no `registration` component or private route, because the users
+/// (docs/builds.md): no `registration` component or private route, because the users
 /// component registers users itself there, with exactly the registration component's grants
 /// added to its own and no chaining.
 #[test]
@@ -203,9 +203,9 @@ fn is_wasi_0_2(name: &str) -> bool {
         .is_some_and(|(_, version)| version.starts_with("0.2."))
 }
 
-/// Where the README keeps the generated table of each build's world.
-const README_BEGIN: &str = "<!-- builds.rs: worlds begin -->";
-const README_END: &str = "<!-- builds.rs: worlds end -->";
+/// Where docs/builds.md keeps the generated table of each build's world.
+const TABLE_BEGIN: &str = "<!-- builds.rs: worlds begin -->";
+const TABLE_END: &str = "<!-- builds.rs: worlds end -->";
 
 #[test]
 fn the_readme_lists_each_builds_world_as_the_wasm_files_have_it() {
@@ -231,23 +231,23 @@ fn the_readme_lists_each_builds_world_as_the_wasm_files_have_it() {
     }
     rendered.push('\n');
 
-    let path = workspace_root().join("README.md");
-    let readme = std::fs::read_to_string(&path).expect("README.md");
-    let (before, rest) = readme.split_once(README_BEGIN).expect("the begin marker");
-    let (listed, after) = rest.split_once(README_END).expect("the end marker");
+    let path = workspace_root().join("docs").join("builds.md");
+    let readme = std::fs::read_to_string(&path).expect("docs/builds.md");
+    let (before, rest) = readme.split_once(TABLE_BEGIN).expect("the begin marker");
+    let (listed, after) = rest.split_once(TABLE_END).expect("the end marker");
     if listed == rendered {
         return;
     }
-    // UPDATE_README=1 writes the table the artifacts have.
+    // UPDATE_README=1 writes the table the artifacts have into docs/builds.md.
     if std::env::var_os("UPDATE_README").is_some() {
         std::fs::write(
             &path,
-            format!("{before}{README_BEGIN}{rendered}{README_END}{after}"),
+            format!("{before}{TABLE_BEGIN}{rendered}{TABLE_END}{after}"),
         )
-        .expect("writing README.md");
+        .expect("writing docs/builds.md");
         return;
     }
-    panic!("README.md lists other worlds than the .wasm files have; they have:\n{rendered}");
+    panic!("docs/builds.md lists other worlds than the .wasm files have; they have:\n{rendered}");
 }
 
 /// Interface names, one package and version per line: `wasi:cli/{exit,stderr}@0.2.6`.

@@ -26,7 +26,7 @@ pub enum Sql {
     Postgres,
 }
 
-/// The build of the components a test serves (README, "Two builds").
+/// The build of the components a test serves (docs/builds.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Build {
     /// spin-sdk 7, `wasi:http/handler@0.3.0`: `spin.toml`.

@@ -1,4 +1,4 @@
-//! Uploads built to crash, stall or bloat the app (README, "Hostile input"): each is
+//! Uploads built to crash, stall or bloat the app (docs/hostile-input.md): each is
 //! refused in the contract's shape, nothing is written, and registrations sent beside them
 //! — into the same reused instances — are served as if they were alone.
 

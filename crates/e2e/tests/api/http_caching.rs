@@ -1,5 +1,5 @@
 //! Users pages and single users carry an ETag and a `Cache-Control` a CDN can act on
-//! (README, "HTTP caching"); a matching `If-None-Match` gets `304` without a body.
+//! (docs/design.md, "HTTP caching"); a matching `If-None-Match` gets `304` without a body.
 
 use crate::e2e_test;
 use crate::helpers::{AppOptions, Registration, TestApp, spawn_app, spawn_app_with};

@@ -184,7 +184,8 @@ async fn two_host_processes_share_postgresql_and_redis() {
         .expect("seed");
     assert_eq!(reseeded.status(), 201);
     // The instance that answered on `one` keeps its answer for its life; Spin ends an idle
-    // instance after 1 s (its default `--idle-instance-timeout`), the bound the README gives.
+    // instance after 1 s (its default `--idle-instance-timeout`), the bound
+    // docs/configuration.md gives.
     tokio::time::sleep(INSTANCE_IDLE_TIMEOUT + Duration::from_millis(500)).await;
     assert_eq!(positions(one).await["positions"][3]["name"], "Illustrator");
 
