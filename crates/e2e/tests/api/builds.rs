@@ -208,7 +208,7 @@ const TABLE_BEGIN: &str = "<!-- builds.rs: worlds begin -->";
 const TABLE_END: &str = "<!-- builds.rs: worlds end -->";
 
 #[test]
-fn the_readme_lists_each_builds_world_as_the_wasm_files_have_it() {
+fn docs_list_each_builds_world_as_the_wasm_files_have_it() {
     let mut rendered = String::new();
     for build in [Build::Wasi03, Build::Wasi02] {
         build_components(build);
@@ -232,8 +232,8 @@ fn the_readme_lists_each_builds_world_as_the_wasm_files_have_it() {
     rendered.push('\n');
 
     let path = workspace_root().join("docs").join("builds.md");
-    let readme = std::fs::read_to_string(&path).expect("docs/builds.md");
-    let (before, rest) = readme.split_once(TABLE_BEGIN).expect("the begin marker");
+    let doc = std::fs::read_to_string(&path).expect("docs/builds.md");
+    let (before, rest) = doc.split_once(TABLE_BEGIN).expect("the begin marker");
     let (listed, after) = rest.split_once(TABLE_END).expect("the end marker");
     if listed == rendered {
         return;
