@@ -213,7 +213,8 @@ pub fn registrations(
         ),
     ];
     if let Some(peer) = peer {
-        let api = crate::load::peer_api(peer)?;
+        let peer = peer.trim_end_matches('/');
+        let api = format!("{peer}{}", crate::load::peer_api_root(peer)?);
         sides.push(("the NestJS original".to_owned(), Endpoints::peer(&api)));
     }
     let mut rows = Vec::new();
@@ -284,7 +285,7 @@ impl Endpoints {
         }
     }
 
-    /// A peer's routes, under its API root (`crate::load::peer_api`). The photo goes in
+    /// A peer's routes, under its API root (`crate::load::peer_api_root`). The photo goes in
     /// `file`: the contract accepts it beside `photo`, and the NestJS original takes only it.
     fn peer(api: &str) -> Self {
         Self {

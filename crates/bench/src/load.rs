@@ -387,9 +387,8 @@ fn on_spin(
 /// are left out: the peer has no such site, and its tokens are its own.
 fn peer_rows(plan: &Plan, inputs: &Inputs, base: &str) -> anyhow::Result<PeerLoad> {
     let base = base.trim_end_matches('/');
-    let api = peer_api(base)?;
     // Our paths on the peer: the API's under its API root, photos as the peer names them.
-    let api_root = api.strip_prefix(base).unwrap_or_default().to_owned();
+    let api_root = peer_api_root(base)?;
     let on_peer = |path: &str| match path.strip_prefix(API) {
         Some(rest) => format!("{api_root}{rest}"),
         None => path.to_owned(),
@@ -439,16 +438,16 @@ fn peer_rows(plan: &Plan, inputs: &Inputs, base: &str) -> anyhow::Result<PeerLoa
 /// The contract's API root.
 const API: &str = "/api/v1";
 
-/// Where a peer's API lives under its origin `base`: at `/api/v1`, as the contract has
-/// it, or at the root, as the NestJS original serves it (its README's route table).
-pub fn peer_api(base: &str) -> anyhow::Result<String> {
+/// Where a peer's API lives under its origin `base`: `/api/v1`, as the contract has it, or
+/// the root (`""`), as the NestJS original serves it (its README's route table).
+pub fn peer_api_root(base: &str) -> anyhow::Result<&'static str> {
     let base = base.trim_end_matches('/');
-    for api in [format!("{base}{API}"), base.to_owned()] {
-        if ureq::get(&format!("{api}/positions"))
+    for root in [API, ""] {
+        if ureq::get(&format!("{base}{root}/positions"))
             .call()
             .is_ok_and(|r| r.status() == 200)
         {
-            return Ok(api);
+            return Ok(root);
         }
     }
     anyhow::bail!("no positions at {base}{API}/positions or {base}/positions: is the peer running?")
