@@ -1,4 +1,13 @@
 //! Pages of the user list (CONTRACT.md, `GET /api/v1/users`): parameters, counts and links.
+//!
+//! The list is newest first, so every registration pushes it down by one: a client that
+//! pages by number while others register sees a user again on the next page. A page can
+//! therefore be *anchored*: `as_of=N` reads the list as it was when it held N users, its N
+//! oldest (users are never deleted or changed, and each holds a gap-free place 1, 2, 3…
+//! in registration order, so that list is fixed forever). Every page's links carry the
+//! anchor of the list they were read from, so a client that follows `next_url` walks
+//! exactly the users that existed when its walk began, each once, and an anchored page
+//! never changes: HTTP caches may keep it.
 
 use url::Url;
 
@@ -26,6 +35,9 @@ pub struct PageRequest {
     pub start: Start,
     /// Users per page requested (1..=100).
     pub count: u32,
+    /// `as_of`: page the list as it was when it held this many users; `None` pages the
+    /// list as it is now.
+    pub as_of: Option<u64>,
 }
 
 /// Raw query parameters.
@@ -37,6 +49,8 @@ pub struct PageQuery<'a> {
     pub count: Option<&'a str>,
     /// `offset`.
     pub offset: Option<&'a str>,
+    /// `as_of`.
+    pub as_of: Option<&'a str>,
 }
 
 impl PageQuery<'_> {
@@ -51,6 +65,17 @@ impl PageQuery<'_> {
             }
             Some(n) if n < 0 => {
                 errors.add("offset", "The offset must be at least 0.");
+                None
+            }
+            Some(n) => Some(n.unsigned_abs()),
+        });
+        let as_of = present(self.as_of).and_then(|raw| match parse_integer(raw) {
+            None => {
+                errors.add("as_of", "The as_of must be an integer.");
+                None
+            }
+            Some(n) if n < 0 => {
+                errors.add("as_of", "The as_of must be at least 0.");
                 None
             }
             Some(n) => Some(n.unsigned_abs()),
@@ -92,11 +117,15 @@ impl PageQuery<'_> {
             Some(offset) => Start::Offset(offset),
             None => Start::Page(page),
         };
-        errors.into_result(PageRequest { start, count })
+        errors.into_result(PageRequest {
+            start,
+            count,
+            as_of,
+        })
     }
 }
 
-/// A page to read and answer with, or the verdict that it lies past the end.
+/// A page to answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     /// Users to skip (newest first).
@@ -107,8 +136,10 @@ pub struct Page {
     pub page: u64,
     /// `total_pages` in the answer.
     pub total_pages: u64,
-    /// `total_users` in the answer.
+    /// `total_users` in the answer: the length of the list paged (the anchor).
     pub total_users: u64,
+    /// Whether the request named its list (`as_of`): then this page never changes.
+    pub anchored: bool,
     /// `links.next_url`.
     pub next_url: Option<String>,
     /// `links.prev_url`.
@@ -125,10 +156,16 @@ impl PageRequest {
         }
     }
 
-    /// The page over `total_users`, with absolute links under `list_url` (the list's own
-    /// URL, e.g. `https://host/api/v1/users`). `None` for a page past the end; the first
-    /// page of an empty list is a page.
-    pub fn locate(&self, total_users: u64, list_url: &Url) -> Option<Page> {
+    /// The page, given the number of users now, with absolute links under `list_url` (the
+    /// list's own URL, e.g. `https://host/api/v1/users`) that carry the list's anchor.
+    /// `None` for a page past the end of its list, and for an `as_of` above the number of
+    /// users (a list that has not existed: no link gave it). The first page of an empty
+    /// list is a page.
+    pub fn locate(&self, users_now: u64, list_url: &Url) -> Option<Page> {
+        if self.as_of.is_some_and(|as_of| as_of > users_now) {
+            return None;
+        }
+        let total_users = self.as_of.unwrap_or(users_now);
         let count = u64::from(self.count);
         let total_pages = total_users.div_ceil(count);
         let link = |key: &str, value: u64| {
@@ -136,9 +173,11 @@ impl PageRequest {
             url.query_pairs_mut()
                 .clear()
                 .append_pair(key, &value.to_string())
-                .append_pair("count", &count.to_string());
+                .append_pair("count", &count.to_string())
+                .append_pair("as_of", &total_users.to_string());
             url.to_string()
         };
+        let anchored = self.as_of.is_some();
         match self.start {
             Start::Page(page) => {
                 if page > total_pages.max(1) {
@@ -150,6 +189,7 @@ impl PageRequest {
                     page,
                     total_pages,
                     total_users,
+                    anchored,
                     next_url: (page < total_pages).then(|| link("page", page + 1)),
                     prev_url: (page > 1).then(|| link("page", page - 1)),
                 })
@@ -165,6 +205,7 @@ impl PageRequest {
                     page: offset / count + 1,
                     total_pages,
                     total_users,
+                    anchored,
                     next_url: (next < total_users).then(|| link("offset", next)),
                     prev_url: (offset > 0).then(|| link("offset", offset.saturating_sub(count))),
                 })
@@ -186,6 +227,7 @@ mod tests {
             page,
             count,
             offset,
+            as_of: None,
         }
     }
 
@@ -200,7 +242,8 @@ mod tests {
             request,
             PageRequest {
                 start: Start::Page(1),
-                count: 5
+                count: 5,
+                as_of: None,
             }
         );
         let empty = query(Some(""), Some(" "), Some("")).parse().unwrap();
@@ -265,7 +308,7 @@ mod tests {
         assert_eq!((page.page, page.total_pages, page.total_users), (1, 10, 47));
         assert_eq!(
             page.next_url.as_deref(),
-            Some("http://host/api/v1/users?page=2&count=5")
+            Some("http://host/api/v1/users?page=2&count=5&as_of=47")
         );
         assert_eq!(page.prev_url, None);
 
@@ -278,7 +321,7 @@ mod tests {
         assert_eq!(last.next_url, None);
         assert_eq!(
             last.prev_url.as_deref(),
-            Some("http://host/api/v1/users?page=9&count=5")
+            Some("http://host/api/v1/users?page=9&count=5&as_of=47")
         );
     }
 
@@ -305,17 +348,17 @@ mod tests {
         assert_eq!(middle.page, 2);
         assert_eq!(
             middle.next_url.as_deref(),
-            Some("http://host/api/v1/users?offset=12&count=5")
+            Some("http://host/api/v1/users?offset=12&count=5&as_of=20")
         );
         assert_eq!(
             middle.prev_url.as_deref(),
-            Some("http://host/api/v1/users?offset=2&count=5")
+            Some("http://host/api/v1/users?offset=2&count=5&as_of=20")
         );
 
         let near_start = at("3").locate(20, &list_url()).unwrap();
         assert_eq!(
             near_start.prev_url.as_deref(),
-            Some("http://host/api/v1/users?offset=0&count=5")
+            Some("http://host/api/v1/users?offset=0&count=5&as_of=20")
         );
         let start = at("0").locate(20, &list_url()).unwrap();
         assert_eq!(start.prev_url, None);
@@ -350,5 +393,95 @@ mod tests {
             .unwrap();
         assert_eq!(request.locate(10, &list_url()), None);
         assert_eq!(request.offset(), u64::MAX);
+    }
+
+    fn anchored(query: &str, as_of: &str) -> PageRequest {
+        let (key, value) = query.split_once('=').unwrap();
+        let mut q = PageQuery {
+            count: Some("5"),
+            as_of: Some(as_of),
+            ..PageQuery::default()
+        };
+        match key {
+            "page" => q.page = Some(value),
+            _ => q.offset = Some(value),
+        }
+        q.parse().unwrap()
+    }
+
+    #[test]
+    fn a_bad_as_of_is_reported_with_the_others() {
+        let errors = PageQuery {
+            page: Some("0"),
+            as_of: Some("soon"),
+            ..PageQuery::default()
+        }
+        .parse()
+        .unwrap_err();
+        assert_eq!(errors.get("as_of"), ["The as_of must be an integer."]);
+        assert_eq!(errors.get("page"), ["The page must be at least 1."]);
+        let negative = PageQuery {
+            as_of: Some("-1"),
+            ..PageQuery::default()
+        };
+        assert_eq!(
+            negative.parse().unwrap_err().get("as_of"),
+            ["The as_of must be at least 0."]
+        );
+        let empty = PageQuery {
+            as_of: Some(" "),
+            ..PageQuery::default()
+        };
+        assert_eq!(empty.parse().unwrap().as_of, None);
+    }
+
+    #[test]
+    fn an_anchored_page_counts_and_links_the_list_it_names() {
+        // 47 users when the walk began, 60 now: the page is of the 47.
+        let second = anchored("page=2", "47").locate(60, &list_url()).unwrap();
+        assert_eq!(
+            (second.page, second.total_pages, second.total_users),
+            (2, 10, 47)
+        );
+        assert!(second.anchored);
+        assert_eq!(
+            second.next_url.as_deref(),
+            Some("http://host/api/v1/users?page=3&count=5&as_of=47")
+        );
+        assert_eq!(
+            second.prev_url.as_deref(),
+            Some("http://host/api/v1/users?page=1&count=5&as_of=47")
+        );
+        let last = anchored("page=10", "47").locate(60, &list_url()).unwrap();
+        assert_eq!(last.next_url, None, "the walk ends where its list did");
+        assert_eq!(anchored("page=11", "47").locate(60, &list_url()), None);
+
+        let offset = anchored("offset=40", "47").locate(60, &list_url()).unwrap();
+        assert_eq!((offset.page, offset.total_users), (9, 47));
+        assert_eq!(
+            offset.next_url.as_deref(),
+            Some("http://host/api/v1/users?offset=45&count=5&as_of=47")
+        );
+    }
+
+    #[test]
+    fn an_unanchored_page_anchors_its_links_to_the_list_now() {
+        let first = query(None, None, None)
+            .parse()
+            .unwrap()
+            .locate(47, &list_url())
+            .unwrap();
+        assert!(!first.anchored);
+        assert_eq!(first.total_users, 47);
+        assert!(first.next_url.unwrap().ends_with("&as_of=47"));
+    }
+
+    #[test]
+    fn an_anchor_ahead_of_the_list_is_no_page_but_the_list_now_is_one() {
+        assert_eq!(anchored("page=1", "48").locate(47, &list_url()), None);
+        let now = anchored("page=1", "47").locate(47, &list_url()).unwrap();
+        assert_eq!((now.total_users, now.anchored), (47, true));
+        let empty = anchored("page=1", "0").locate(47, &list_url()).unwrap();
+        assert_eq!((empty.total_pages, empty.next_url), (0, None));
     }
 }

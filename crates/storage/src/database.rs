@@ -132,8 +132,10 @@ const POSITION_EXISTS: Sql =
     sql!("SELECT COUNT(*) FROM (SELECT 1 FROM positions WHERE id = ?1) AS hit");
 // A page is a range of list places (migration 0003: places 1..=total, oldest first, in the
 // list's order), read through the `users_list_position` index whatever the offset: `?1`
-// users after skipping the `?2` newest. The total is the row triggers keep; the page is
-// read beside it, so both come from one statement.
+// users after skipping the `?2` newest of the list's first `?3` places (its anchor, see
+// `domain::paging`; the whole list when `?3` is larger). Places never change, so a range
+// below the total reads the same users forever. The total is the row triggers keep; the
+// page is read beside it, so both come from one statement.
 //
 // The page comes back as one row: the total, and the page's users as a JSON array of
 // `[place, [<user columns>]]` arrays (`[]` past the end), in no particular order. Spin hands a
@@ -145,14 +147,14 @@ const USERS_PAGE: ReadSql = read_sql!(
         "t.total, (SELECT json_group_array(json_array(u.list_position, json_array(",
         user_columns!(),
         "))) FROM users u LEFT JOIN positions p ON p.id = u.position_id \
-         WHERE u.list_position BETWEEN t.total - ?2 - ?1 + 1 AND t.total - ?2) \
+         WHERE u.list_position BETWEEN MIN(t.total, ?3) - ?2 - ?1 + 1 AND MIN(t.total, ?3) - ?2) \
          FROM users_total t WHERE t.id = 1"
     ),
     postgres: concat!(
         "t.total, (SELECT COALESCE(json_agg(json_build_array(u.list_position, json_build_array(",
         user_columns!(),
         "))), '[]')::text FROM users u LEFT JOIN positions p ON p.id = u.position_id \
-         WHERE u.list_position BETWEEN t.total - $2 - $1 + 1 AND t.total - $2) \
+         WHERE u.list_position BETWEEN LEAST(t.total, $3) - $2 - $1 + 1 AND LEAST(t.total, $3) - $2) \
          FROM users_total t WHERE t.id = 1"
     )
 );
@@ -450,17 +452,24 @@ impl Database {
     }
 
     /// How many users there are, and up to `limit` of them, newest first, after skipping
-    /// `offset`: one statement, so both come from the same snapshot.
+    /// `offset`, from the list of its `as_of` oldest users (the whole list for `None`, or
+    /// when there are fewer): one statement, so both come from the same snapshot.
     pub async fn users_page(
         &self,
         offset: u64,
         limit: u32,
+        as_of: Option<u64>,
     ) -> Result<(u64, Vec<UserRecord>), StoreError> {
         let offset = i64::try_from(offset.min(OFFSET_PAST_ANY_LIST)).unwrap_or(i64::MAX);
+        let as_of = as_of.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let rows = self
             .read(
                 &USERS_PAGE,
-                &[Param::Int(i64::from(limit)), Param::Int(offset)],
+                &[
+                    Param::Int(i64::from(limit)),
+                    Param::Int(offset),
+                    Param::Int(as_of),
+                ],
             )
             .await?;
         let total = first_int(&rows).ok_or_else(|| StoreError::unavailable("no user total"))?;
