@@ -1,4 +1,5 @@
-//! `GET /api/v1/users/{id}`.
+//! `GET /api/v1/users/{id}`: a user never changes (the API has no update or delete), so
+//! caches may keep one.
 
 use api::wire::{SingleUser, UserBody};
 use api::{ApiError, Reply};
@@ -20,8 +21,11 @@ pub async fn get_user(request: &Request, id: &str) -> Result<Reply, ApiError> {
         success: true,
         user: SingleUser::new(user, &base),
     })?;
-    let mut reply =
-        api::conditional::revalidatable_json(request.headers(), body, crate::cache_control().await);
+    let mut reply = api::conditional::revalidatable_json(
+        request.headers(),
+        body,
+        crate::cache_control_immutable().await,
+    );
     api::request_url::vary_on_origin_headers(&mut reply);
     Ok(reply)
 }

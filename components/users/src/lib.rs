@@ -54,9 +54,25 @@ async fn register(request: Request) -> Result<Reply, ApiError> {
     registrar::create_user(request).await
 }
 
-/// What HTTP caches are told about pages and single users: revalidate, unless the operator
-/// lets shared caches serve them for a while (`users_cache_shared_max_age`).
+/// What HTTP caches are told about a page of the list as it is now, which the next
+/// registration changes: revalidate, unless the operator lets shared caches serve it for a
+/// while (`users_cache_shared_max_age`).
 async fn cache_control() -> HeaderValue {
     let seconds = platform::setting_or(vars::USERS_CACHE_SHARED_MAX_AGE, "0").await;
     api::conditional::revalidate_or_shared_for(seconds.trim().parse().unwrap_or(0))
 }
+
+/// What HTTP caches are told about what never changes, an anchored page and a user: keep
+/// it for `users_cache_immutable_max_age` seconds (a year by default).
+async fn cache_control_immutable() -> HeaderValue {
+    let seconds = platform::setting_or(
+        vars::USERS_CACHE_IMMUTABLE_MAX_AGE,
+        IMMUTABLE_MAX_AGE_DEFAULT,
+    )
+    .await;
+    api::conditional::immutable_for(seconds.trim().parse().unwrap_or(0))
+}
+
+/// `users_cache_immutable_max_age` when unset: one year, as RFC 9111 suggests for "never
+/// expires" and as photos are served.
+const IMMUTABLE_MAX_AGE_DEFAULT: &str = "31536000";

@@ -1,4 +1,5 @@
-//! `GET /api/v1/users?page=&count=&offset=`.
+//! `GET /api/v1/users?page=&count=&offset=&as_of=`: a page of the list as it is now, or,
+//! with `as_of`, of the list as it was (see `domain::paging`), which never changes.
 
 use api::query::QueryParams;
 use api::wire::{Links, ListedUser, UsersPageBody};
@@ -14,6 +15,7 @@ pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
         page: params.get("page"),
         count: params.get("count"),
         offset: params.get("offset"),
+        as_of: params.get("as_of"),
     }
     .parse()?;
 
@@ -26,9 +28,11 @@ pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
         platform::postgres_ca_root,
     )
     .await?;
-    let (total, users) = db.users_page(wanted.offset(), wanted.count).await?;
+    let (users_now, users) = db
+        .users_page(wanted.offset(), wanted.count, wanted.as_of)
+        .await?;
     let page = wanted
-        .locate(total, &list_url)
+        .locate(users_now, &list_url)
         .ok_or(ApiError::PageNotFound)?;
     let users: Vec<ListedUser> = users
         .into_iter()
@@ -47,8 +51,12 @@ pub async fn list_users(request: Request) -> Result<Reply, ApiError> {
         },
         users,
     })?;
-    let mut reply =
-        api::conditional::revalidatable_json(request.headers(), body, crate::cache_control().await);
+    let cache_control = if page.anchored {
+        crate::cache_control_immutable().await
+    } else {
+        crate::cache_control().await
+    };
+    let mut reply = api::conditional::revalidatable_json(request.headers(), body, cache_control);
     api::request_url::vary_on_origin_headers(&mut reply);
     Ok(reply)
 }

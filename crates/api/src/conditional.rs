@@ -58,6 +58,18 @@ pub fn revalidate_or_shared_for(shared_max_age: u64) -> HeaderValue {
     }
 }
 
+/// `Cache-Control` for answers that never change (an anchored users page, a user): any
+/// cache may keep them for `max_age` seconds without asking (`immutable`: not even on
+/// reload). 0 makes every cache revalidate instead (`no-cache`).
+pub fn immutable_for(max_age: u64) -> HeaderValue {
+    if max_age == 0 {
+        HeaderValue::from_static("no-cache")
+    } else {
+        HeaderValue::from_str(&format!("public, max-age={max_age}, immutable"))
+            .unwrap_or(HeaderValue::from_static("no-cache"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +114,15 @@ mod tests {
             revalidate_or_shared_for(10),
             "public, max-age=0, s-maxage=10"
         );
+    }
+
+    #[test]
+    fn what_never_changes_is_kept_for_its_max_age_unless_that_is_0() {
+        assert_eq!(
+            immutable_for(31_536_000),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(immutable_for(0), "no-cache");
     }
 
     #[test]

@@ -98,6 +98,12 @@ impl ApiError {
             eprintln!("internal error: {cause:#}");
         }
         let mut reply = json(self.status(), &self.body());
+        // An error holds for this moment only: a user id that is 404 now may be registered
+        // a moment later, and RFC 9111 lets a cache keep a 404 it was told nothing about.
+        reply.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
         if let Self::MethodNotAllowed(methods) = &self {
             // Every GET route answers HEAD too (platform::serve).
             let head = methods.contains(&Method::GET).then_some("HEAD");
@@ -203,6 +209,20 @@ mod tests {
                 "application/json"
             );
             assert_eq!(body_json(reply), body);
+        }
+    }
+
+    #[test]
+    fn no_cache_keeps_an_error() {
+        for error in [
+            ApiError::UserNotFound,
+            ApiError::PageNotFound,
+            ApiError::TokenExpired,
+        ] {
+            assert_eq!(
+                error.into_reply().headers()[http::header::CACHE_CONTROL],
+                "no-store"
+            );
         }
     }
 

@@ -97,6 +97,8 @@ pub mod vars {
     pub const TOKEN_SIGNING_KEY_PREVIOUS: &str = "token_signing_key_previous";
     /// Seconds a shared cache may serve a users page or a user; 0: always revalidate.
     pub const USERS_CACHE_SHARED_MAX_AGE: &str = "users_cache_shared_max_age";
+    /// Seconds any cache may keep what never changes: an anchored users page, a user.
+    pub const USERS_CACHE_IMMUTABLE_MAX_AGE: &str = "users_cache_immutable_max_age";
     /// Seconds a registration's body may take to arrive.
     pub const REGISTRATION_BODY_TIMEOUT_SECONDS: &str = "registration_body_timeout_seconds";
 }
