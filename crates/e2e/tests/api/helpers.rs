@@ -235,6 +235,8 @@ pub struct AppOptions {
     pub token_signing_keys: (&'static str, &'static str),
     /// `users_cache_shared_max_age`.
     pub users_cache_shared_max_age: u32,
+    /// `users_cache_immutable_max_age`.
+    pub users_cache_immutable_max_age: u32,
     /// `registration_body_timeout_seconds`.
     pub registration_body_timeout_seconds: u32,
 }
@@ -252,6 +254,7 @@ impl Default for AppOptions {
             postgres_ca_root: None,
             token_signing_keys: ("", ""),
             users_cache_shared_max_age: 0,
+            users_cache_immutable_max_age: 31_536_000,
             registration_body_timeout_seconds: 60,
         }
     }
@@ -345,6 +348,10 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
         (
             "users_cache_shared_max_age".to_owned(),
             options.users_cache_shared_max_age.to_string(),
+        ),
+        (
+            "users_cache_immutable_max_age".to_owned(),
+            options.users_cache_immutable_max_age.to_string(),
         ),
         (
             "registration_body_timeout_seconds".to_owned(),

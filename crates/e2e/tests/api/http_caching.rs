@@ -1,5 +1,7 @@
 //! Users pages and single users carry an ETag and a `Cache-Control` a CDN can act on
 //! (docs/design.md, "HTTP caching"); a matching `If-None-Match` gets `304` without a body.
+//! What never changes (a page read with `as_of`, a user) may be kept; the list as it is
+//! now is revalidated.
 
 use crate::e2e_test;
 use crate::helpers::{AppOptions, Registration, TestApp, spawn_app, spawn_app_with};
@@ -32,46 +34,70 @@ async fn conditional_get(
     (status, etag, cache_control, body.len())
 }
 
+/// What the users component tells caches about what never changes, by default.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
 e2e_test! {
-    async fn a_page_and_a_user_revalidate_to_304_until_someone_registers(target: Target) {
+    async fn the_list_now_revalidates_and_what_never_changes_is_kept(target: Target) {
         let app = spawn_app(target).await;
         let (_, created) = app.register(&Registration::valid(1)).await;
         let user = format!("/api/v1/users/{}", created["user_id"]);
+        let anchored = "/api/v1/users?page=1&count=5&as_of=1";
 
-        for path in ["/api/v1/users?page=1&count=5", user.as_str()] {
+        for (path, kept) in [("/api/v1/users?page=1&count=5", "no-cache"), (anchored, IMMUTABLE), (user.as_str(), IMMUTABLE)] {
             let (status, etag, cache_control, length) = conditional_get(&app, path, None).await;
-            assert_eq!((status, cache_control.as_str()), (200, "no-cache"), "{path}");
+            assert_eq!((status, cache_control.as_str()), (200, kept), "{path}");
             assert!(etag.starts_with('"') && etag.len() == 34 && length > 0, "{path}: {etag}");
 
             let (status, again, cache_control, length) =
                 conditional_get(&app, path, Some(&etag)).await;
             assert_eq!((status, length), (304, 0), "{path}");
-            assert_eq!((again, cache_control.as_str()), (etag.clone(), "no-cache"), "{path}");
+            assert_eq!((again, cache_control.as_str()), (etag.clone(), kept), "{path}");
 
             let (status, _, _, _) = conditional_get(&app, path, Some("\"other\"")).await;
             assert_eq!(status, 200, "{path}");
         }
 
-        // A registration changes the page: the old ETag no longer matches.
+        // A registration changes the list now, not the anchored page nor the user.
         let page = "/api/v1/users?page=1&count=5";
-        let (_, before, _, _) = conditional_get(&app, page, None).await;
+        let mut before = Vec::new();
+        for path in [page, anchored, user.as_str()] {
+            before.push(conditional_get(&app, path, None).await.1);
+        }
         app.register(&Registration::valid(2)).await;
-        let (status, after, _, _) = conditional_get(&app, page, Some(&before)).await;
+        let (status, after, _, _) = conditional_get(&app, page, Some(&before[0])).await;
         assert_eq!(status, 200);
-        assert_ne!(after, before);
+        assert_ne!(after, before[0]);
+        for (tag, path) in before[1..].iter().zip([anchored, user.as_str()]) {
+            let (status, _, _, _) = conditional_get(&app, path, Some(tag)).await;
+            assert_eq!(status, 304, "{path} did not change");
+        }
     }
 }
 
 e2e_test! {
-    async fn a_shared_max_age_lets_a_cdn_serve_pages_for_a_while(target: Target) {
+    async fn a_shared_max_age_lets_a_cdn_serve_the_list_now_for_a_while(target: Target) {
         let options = AppOptions { users_cache_shared_max_age: 10, ..AppOptions::default() };
         let app = spawn_app_with(target, options).await;
         let (_, created) = app.register(&Registration::valid(1)).await;
 
-        for path in ["/api/v1/users".to_owned(), format!("/api/v1/users/{}", created["user_id"])] {
+        let (status, _, cache_control, _) = conditional_get(&app, "/api/v1/users", None).await;
+        assert_eq!((status, cache_control.as_str()), (200, "public, max-age=0, s-maxage=10"));
+        let user = format!("/api/v1/users/{}", created["user_id"]);
+        let (_, _, cache_control, _) = conditional_get(&app, &user, None).await;
+        assert_eq!(cache_control, IMMUTABLE, "a user is kept whatever the list's max-age");
+    }
+}
+
+e2e_test! {
+    async fn an_immutable_max_age_of_0_makes_every_cache_revalidate(target: Target) {
+        let options = AppOptions { users_cache_immutable_max_age: 0, ..AppOptions::default() };
+        let app = spawn_app_with(target, options).await;
+        let (_, created) = app.register(&Registration::valid(1)).await;
+
+        for path in ["/api/v1/users?as_of=1".to_owned(), format!("/api/v1/users/{}", created["user_id"])] {
             let (status, _, cache_control, _) = conditional_get(&app, &path, None).await;
-            assert_eq!(status, 200);
-            assert_eq!(cache_control, "public, max-age=0, s-maxage=10", "{path}");
+            assert_eq!((status, cache_control.as_str()), (200, "no-cache"), "{path}");
         }
     }
 }
@@ -88,7 +114,7 @@ e2e_test! {
             response.headers().get_all("vary").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
         };
 
-        for path in ["/api/v1/users?page=1&count=5", user.as_str()] {
+        for path in ["/api/v1/users?page=1&count=5", "/api/v1/users?page=1&count=5&as_of=1", user.as_str()] {
             let forwarded = app.client.get(app.url(path)).header("X-Forwarded-Host", "cdn.example").send().await.unwrap();
             let etag = forwarded.headers()["etag"].to_str().unwrap().to_owned();
             assert_eq!(vary(&forwarded), ["X-Forwarded-Host, X-Forwarded-Proto"], "{path}");

@@ -7,6 +7,7 @@ mod helpers;
 #[allow(dead_code)]
 mod server_process;
 
+mod anchored_paging;
 mod builds;
 mod cors;
 mod deploy;

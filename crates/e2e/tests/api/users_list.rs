@@ -29,11 +29,11 @@ e2e_test! {
         let (_, default) = app.get_json("/api/v1/users").await;
 
         assert_eq!((first["page"].clone(), first["total_pages"].clone(), first["total_users"].clone(), first["count"].clone()), (json!(1), json!(2), json!(7), json!(5)));
-        assert_eq!(first["links"]["next_url"], format!("{}/api/v1/users?page=2&count=5", app.address));
+        assert_eq!(first["links"]["next_url"], format!("{}/api/v1/users?page=2&count=5&as_of=7", app.address));
         assert_eq!(first["links"]["prev_url"], Value::Null);
         assert_eq!(second["count"], 2);
         assert_eq!(second["links"]["next_url"], Value::Null);
-        assert_eq!(second["links"]["prev_url"], format!("{}/api/v1/users?page=1&count=5", app.address));
+        assert_eq!(second["links"]["prev_url"], format!("{}/api/v1/users?page=1&count=5&as_of=7", app.address));
         assert_eq!(default["count"], 5, "count defaults to 5");
     }
 }
@@ -77,12 +77,12 @@ e2e_test! {
 
         assert_eq!(middle["page"], 2, "offset / count + 1");
         assert_eq!(middle["count"], 2);
-        assert_eq!(middle["links"]["next_url"], format!("{}/api/v1/users?offset=5&count=2", app.address));
-        assert_eq!(middle["links"]["prev_url"], format!("{}/api/v1/users?offset=1&count=2", app.address));
+        assert_eq!(middle["links"]["next_url"], format!("{}/api/v1/users?offset=5&count=2&as_of=7", app.address));
+        assert_eq!(middle["links"]["prev_url"], format!("{}/api/v1/users?offset=1&count=2&as_of=7", app.address));
         assert_eq!(start["links"]["prev_url"], Value::Null);
         assert_eq!(end["count"], 2);
         assert_eq!(end["links"]["next_url"], Value::Null);
-        assert_eq!(end["links"]["prev_url"], format!("{}/api/v1/users?offset=0&count=5", app.address));
+        assert_eq!(end["links"]["prev_url"], format!("{}/api/v1/users?offset=0&count=5&as_of=7", app.address));
     }
 }
 
@@ -130,6 +130,8 @@ e2e_test! {
             ("count=101", &[("count", "The count may not be greater than 100.")]),
             ("offset=x", &[("offset", "The offset must be an integer.")]),
             ("offset=-1", &[("offset", "The offset must be at least 0.")]),
+            ("as_of=soon&page=0", &[("as_of", "The as_of must be an integer."), ("page", "The page must be at least 1.")]),
+            ("as_of=-1", &[("as_of", "The as_of must be at least 0.")]),
         ];
         for (query, expected) in cases {
             let (status, body) = app.get_json(&format!("/api/v1/users?{query}")).await;
@@ -160,7 +162,7 @@ e2e_test! {
             .unwrap();
         let (_, body) = crate::helpers::json(response).await;
 
-        assert_eq!(body["links"]["next_url"], "https://api.example.com/api/v1/users?page=2&count=5");
+        assert_eq!(body["links"]["next_url"], "https://api.example.com/api/v1/users?page=2&count=5&as_of=6");
         assert!(body["users"][0]["photo"].as_str().unwrap().starts_with("https://api.example.com/images/users/"));
     }
 }

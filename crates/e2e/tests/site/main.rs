@@ -252,6 +252,55 @@ browser_test! {
 }
 
 browser_test! {
+    /// The site follows `next_url`, whose `as_of` holds the list as it was when the first
+    /// page loaded: "Show more" neither repeats nor skips a user while others register.
+    async fn show_more_never_repeats_a_user_while_others_register(app: TestApp) {
+        app.seed(14).await;
+        let (_, whole) = app.get_json("/api/v1/users?count=100").await;
+        let at_start: Vec<i64> = whole["users"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
+        let mut browser = Browser::open(&app, "show-more-while-registering", 1280, 900).await;
+
+        browser.client.goto(&app.url("/")).await.unwrap();
+        browser
+            .wait_until(&format!("{CARDS} === 6"), "the first six users")
+            .await;
+        for (n, expected) in [(1, 12), (2, 14)] {
+            // Newcomers before each click: without the anchor the next page would start
+            // with users already shown.
+            let (status, body) = app.register(&Registration::valid(n)).await;
+            assert_eq!(status, 201, "{body}");
+            app.seed(2).await;
+            browser
+                .client
+                .find(Locator::Id("show-more"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            browser
+                .wait_until(&format!("{CARDS} === {expected}"), "the next page")
+                .await;
+        }
+        browser
+            .wait_until(
+                "return document.querySelector('#show-more').hidden",
+                "Show more to disappear",
+            )
+            .await;
+        browser.screenshot("all-pages").await;
+
+        let ids = browser
+            .eval("return [...document.querySelectorAll('#user-list .card')].map(c => Number(c.dataset.userId))")
+            .await;
+        let ids: Vec<i64> = serde_json::from_value(ids).unwrap();
+        assert_eq!(ids, at_start, "the users there were when the list loaded, each once");
+        assert_eq!(app.total_users().await, 14 + 2 * 3);
+        browser.close().await;
+    }
+}
+
+browser_test! {
     async fn a_registration_with_a_real_jpeg_puts_the_user_first_with_a_70px_photo(app: TestApp) {
         app.seed(3).await;
         let mut browser = open_form(&app, "register").await;
