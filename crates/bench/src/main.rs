@@ -58,6 +58,10 @@ struct Args {
     /// `--peer`), on the host and each Spin given.
     #[arg(long)]
     hostile: bool,
+    /// Only the scale rows: first, middle and last pages, plain and anchored (`as_of`), at
+    /// the plan's user count, on SQLite and PostgreSQL, on the host and each Spin given.
+    #[arg(long)]
+    scale: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -145,6 +149,13 @@ fn main() -> anyhow::Result<()> {
         println!("{out}");
         return Ok(());
     }
+    if args.scale {
+        scale::run(&runtime, &plan, &work, &spins, &mut report)?;
+        let mut out = String::new();
+        report.render_scale(&mut out);
+        println!("{out}");
+        return Ok(());
+    }
     load::run(
         &runtime,
         &plan,
@@ -153,7 +164,7 @@ fn main() -> anyhow::Result<()> {
         args.peer.as_deref(),
         &mut report,
     )?;
-    scale::run(&runtime, &plan, &work, &mut report)?;
+    scale::run(&runtime, &plan, &work, &spins, &mut report)?;
     photo_bench::run(&plan, &work, &mut report)?;
     report.hostile = hostile_rows(&plan, &work, &spins, args.peer.as_deref())?;
     soak::run(&runtime, &plan, &work, &mut report)?;

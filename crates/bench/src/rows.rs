@@ -109,6 +109,8 @@ pub struct SoakWindow {
 pub struct ScaleRow {
     pub backend: String,
     pub page: String,
+    /// Read with `as_of` (the links' anchor) rather than as the list is now.
+    pub anchored: bool,
     pub stats: WrkStats,
 }
 

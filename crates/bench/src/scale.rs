@@ -1,12 +1,14 @@
 //! Scale: the users page at the first, a middle and the last page with `plan.scale_users`
-//! users loaded straight into the database, on SQLite and on PostgreSQL.
+//! users loaded straight into the database, on SQLite and on PostgreSQL; and the middle and
+//! last pages again anchored (`as_of`, as every page's links carry it). On the
+//! repository's host and each real Spin given.
 
 use std::path::Path;
 
 use anyhow::Context;
 use storage::migrations::{self, MIGRATIONS};
 
-use crate::host::Host;
+use crate::host::{Host, Server};
 use crate::load::{Connections, Inputs, fresh_dir, write_runtime_config, wrk};
 use crate::plan::{Plan, workspace_root};
 use crate::rows::{Report, ScaleRow};
@@ -21,8 +23,12 @@ pub fn run(
     runtime: &tokio::runtime::Runtime,
     plan: &Plan,
     work: &Path,
+    spins: &[Server],
     report: &mut Report,
 ) -> anyhow::Result<()> {
+    let servers: Vec<Server> = std::iter::once(Server::host())
+        .chain(spins.iter().cloned())
+        .collect();
     let n = plan.scale_users;
     let photo = format!("{}.jpeg", "0".repeat(32));
 
@@ -41,15 +47,10 @@ pub fn run(
     )?;
     drop(db);
     let runtime_config = write_runtime_config(&state)?;
-    let host = Host::start(
-        &workspace_root().join("spin.toml"),
-        &state,
-        Some(&runtime_config),
-        &[],
-        "/api/v1/positions",
-    )?;
-    measure(plan, &host, "SQLite", n, report)?;
-    drop(host);
+    for server in &servers {
+        let app = start(server, &state, &runtime_config, &[])?;
+        measure(plan, &app, &format!("SQLite, {}", server.label), n, report)?;
+    }
 
     // PostgreSQL: a schema of its own in database `test`.
     runtime.block_on(load_postgres(n, &photo))?;
@@ -58,15 +59,41 @@ pub fn run(
     let url = format!(
         "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&options=-c%20search_path%3D{PG_SCHEMA}"
     );
-    let host = Host::start(
-        &workspace_root().join("spin.toml"),
-        &state,
-        Some(&runtime_config),
-        &[("database_url", url)],
-        "/api/v1/positions",
-    )?;
-    measure(plan, &host, "PostgreSQL", n, report)?;
+    for server in &servers {
+        let app = start(
+            server,
+            &state,
+            &runtime_config,
+            &[("database_url", url.clone())],
+        )?;
+        measure(
+            plan,
+            &app,
+            &format!("PostgreSQL, {}", server.label),
+            n,
+            report,
+        )?;
+    }
     Ok(())
+}
+
+/// The app (spin.toml) on `server` over `state`, once its positions answer.
+fn start(
+    server: &Server,
+    state: &Path,
+    runtime_config: &Path,
+    variables: &[(&str, String)],
+) -> anyhow::Result<Host> {
+    Host::start_on(
+        server,
+        &workspace_root().join("spin.toml"),
+        state,
+        Some(runtime_config),
+        variables,
+        &[],
+        "/api/v1/positions",
+    )
+    .with_context(|| format!("starting the app on {}", server.label))
 }
 
 fn measure(
@@ -77,13 +104,25 @@ fn measure(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let last = users.div_ceil(COUNT);
-    for (label, page) in [("first", 1), ("middle", last.div_ceil(2)), ("last", last)] {
-        let url = format!("{}/api/v1/users?page={page}&count={COUNT}", host.base);
+    let middle = last.div_ceil(2);
+    for (label, page, as_of) in [
+        ("first", 1, None),
+        ("middle", middle, None),
+        ("last", last, None),
+        ("anchored middle", middle, Some(users)),
+        ("anchored last", last, Some(users)),
+    ] {
+        let anchor = as_of.map(|n| format!("&as_of={n}")).unwrap_or_default();
+        let url = format!(
+            "{}/api/v1/users?page={page}&count={COUNT}{anchor}",
+            host.base
+        );
         let stats = wrk(plan, Connections::Many, &url, None, &Inputs::none())
             .with_context(|| format!("{backend} {label} page"))?;
         report.scale.push(ScaleRow {
             backend: backend.to_owned(),
             page: format!("{label} (page {page})"),
+            anchored: as_of.is_some(),
             stats,
         });
     }
