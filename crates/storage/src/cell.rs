@@ -2,13 +2,15 @@
 
 use anyhow::{Context, bail};
 
-/// A column value as this application uses them: integers, text and NULL.
+/// A column value as this application uses them: integers, text, bytes and NULL.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     /// Any integer column.
     Int(i64),
     /// Any text column.
     Text(String),
+    /// A `BLOB` (SQLite) or `bytea` (PostgreSQL) column: a photo.
+    Bytes(Vec<u8>),
     /// SQL NULL.
     Null,
 }

@@ -111,6 +111,7 @@ macro_rules! schema_version {
 pub(crate) enum Param<'a> {
     Int(i64),
     Text(&'a str),
+    Bytes(&'a [u8]),
     Null,
 }
 
@@ -188,6 +189,24 @@ const INSERT_USER: Sql = sql!(
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 );
 const USER_ID_BY_TOKEN: Sql = sql!("SELECT id FROM users WHERE registration_token = ?1");
+// A user with its photo (`photo_store = database`): the `registrations` view's trigger
+// (migration 0005) inserts both in this one statement, so neither is ever written alone.
+// Executed, as INSERT_USER is, to keep a conflict's SQLSTATE.
+const INSERT_REGISTRATION: Sql = sql!(
+    "INSERT INTO registrations (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token, photo_jpeg) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+);
+const PHOTO_BYTES: ReadSql = read_sql!(
+    "p.jpeg FROM (SELECT CAST(?1 AS TEXT) AS file) AS wanted LEFT JOIN photos p ON p.file = wanted.file"
+);
+// The first photos by name, with their bytes: a batch of a move to the key-value store.
+const FIRST_PHOTOS: Sql = sql!(
+    "SELECT p.file, p.jpeg FROM (SELECT 1) AS one \
+     LEFT JOIN (SELECT file, jpeg FROM photos ORDER BY file LIMIT ?1) AS p ON true"
+);
+const INSERT_PHOTO_IF_MISSING: Sql =
+    sql!("INSERT INTO photos (file, jpeg) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+const DELETE_PHOTO: Sql = sql!("DELETE FROM photos WHERE file = ?1");
 /// Columns of a new user, in [`user_params`]'s order.
 const USER_COLUMNS: usize = 8;
 
@@ -532,6 +551,72 @@ impl Database {
             .await
     }
 
+    /// Inserts `user` together with its photo, `jpeg` under the name `user.photo`, in one
+    /// statement (`photo_store = database`): both are written or neither is. Returns the
+    /// user's id; a lost race is [`StoreError::Conflict`], as for [`Database::insert_user`].
+    pub async fn insert_user_with_photo(
+        &self,
+        user: &NewUser,
+        jpeg: &[u8],
+    ) -> Result<i64, StoreError> {
+        let token = user
+            .registration_token
+            .as_deref()
+            .ok_or_else(|| StoreError::unavailable("a registration without its token"))?;
+        let mut params = user_params(user);
+        params.push(Param::Bytes(jpeg));
+        self.execute(&INSERT_REGISTRATION, &params).await?;
+        self.query_one_int(&USER_ID_BY_TOKEN, &[Param::Text(token)])
+            .await
+    }
+
+    /// The bytes of the photo named `file` in the database, if it is there.
+    pub async fn photo(&self, file: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let rows = self.read(&PHOTO_BYTES, &[Param::Text(file)]).await?;
+        match rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
+        {
+            Some(Cell::Bytes(jpeg)) => Ok(Some(jpeg)),
+            Some(Cell::Null) => Ok(None),
+            other => Err(StoreError::unavailable(format!(
+                "a photo's bytes read as {other:?}"
+            ))),
+        }
+    }
+
+    /// Keeps the photo `file` in the database unless one of that name is there already
+    /// (a photo's name always means the same bytes).
+    pub async fn put_photo_if_missing(&self, file: &str, jpeg: &[u8]) -> Result<(), StoreError> {
+        self.execute(
+            &INSERT_PHOTO_IF_MISSING,
+            &[Param::Text(file), Param::Bytes(jpeg)],
+        )
+        .await
+    }
+
+    /// Removes the photo `file` from the database (nothing if it is not there).
+    pub async fn delete_photo(&self, file: &str) -> Result<(), StoreError> {
+        self.execute(&DELETE_PHOTO, &[Param::Text(file)]).await
+    }
+
+    /// Up to `limit` photos of the database, the first by name, with their bytes.
+    pub async fn first_photos(&self, limit: u32) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = self
+            .query(&FIRST_PHOTOS, &[Param::Int(i64::from(limit))])
+            .await?;
+        found(rows)
+            .into_iter()
+            .map(|row| match <[Cell; 2]>::try_from(row) {
+                Ok([Cell::Text(file), Cell::Bytes(jpeg)]) => Ok((file, jpeg)),
+                other => Err(StoreError::unavailable(format!(
+                    "a stored photo read as {other:?}"
+                ))),
+            })
+            .collect()
+    }
+
     /// Inserts those of `users` whose email and phone are new, in one statement (so all of
     /// them or none); how many were inserted. `users` must not repeat an email or phone.
     pub async fn insert_users_if_new(&self, users: &[NewUser]) -> Result<u64, StoreError> {
@@ -679,7 +764,7 @@ mod tests {
         assert!(Backend::from_url("mysql://db").is_err());
     }
 
-    const ALL: [&Sql; 14] = [
+    const ALL: [&Sql; 20] = [
         &SELECT_POSITIONS.plain,
         &SELECT_POSITIONS.checking,
         &POSITION_EXISTS,
@@ -694,11 +779,17 @@ mod tests {
         &USER_ID_BY_TOKEN,
         &INSERT_POSITION_IF_MISSING,
         &SCHEMA_VERSION,
+        &INSERT_REGISTRATION,
+        &PHOTO_BYTES.plain,
+        &PHOTO_BYTES.checking,
+        &FIRST_PHOTOS,
+        &INSERT_PHOTO_IF_MISSING,
+        &DELETE_PHOTO,
     ];
 
     #[test]
     fn a_checking_read_is_its_read_with_the_schema_version_first() {
-        for read in [&SELECT_POSITIONS, &USERS_PAGE, &USER_BY_ID] {
+        for read in [&SELECT_POSITIONS, &USERS_PAGE, &USER_BY_ID, &PHOTO_BYTES] {
             for (plain, checking) in [
                 (read.plain.sqlite, read.checking.sqlite),
                 (read.plain.postgres, read.checking.postgres),

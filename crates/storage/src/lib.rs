@@ -3,7 +3,8 @@
 //!
 //! - [`Database`] holds users and positions, in Spin's SQLite (`sqlite:<name>`) or Spin's
 //!   PostgreSQL (`postgres://…`), migrated on first use.
-//! - [`TokenStore`], [`PhotoStore`] and [`Cache`] are key-value stores.
+//! - [`TokenStore`], [`PhotoStore`] and [`Cache`] are key-value stores. Photos are kept in
+//!   [`PhotoStore`] or in the database, as [`PhotoHome`] says.
 //!
 //! Rows are decoded through [`Cell`]s, so decoding is unit-tested natively; everything that
 //! calls the Spin SDK runs only inside a component.
@@ -21,6 +22,7 @@ mod error;
 #[cfg(any(feature = "wasi02", feature = "wasi03"))]
 mod kv;
 pub mod migrations;
+mod photo_home;
 mod records;
 #[cfg(any(feature = "wasi02", feature = "wasi03"))]
 mod sdk;
@@ -31,4 +33,5 @@ pub use database::Database;
 pub use error::StoreError;
 #[cfg(any(feature = "wasi02", feature = "wasi03"))]
 pub use kv::{Cache, POSITIONS_CACHE_KEY, PhotoStore, TokenStore};
+pub use photo_home::PhotoHome;
 pub use records::{NewUser, Position, UserRecord};

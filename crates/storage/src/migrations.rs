@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_users_total"),
     migration!(3, "0003_list_positions"),
     migration!(4, "0004_users_photo_index"),
+    migration!(5, "0005_photos_in_the_database"),
 ];
 
 /// The version a fully migrated database records.

@@ -19,6 +19,7 @@ macro_rules! sql_value_conversions {
             match param {
                 Param::Int(i) => sqlite::Value::Integer(*i),
                 Param::Text(t) => sqlite::Value::Text((*t).to_owned()),
+                Param::Bytes(b) => sqlite::Value::Blob(b.to_vec()),
                 Param::Null => sqlite::Value::Null,
             }
         }
@@ -27,6 +28,7 @@ macro_rules! sql_value_conversions {
             match param {
                 Param::Int(i) => pg::ParameterValue::Int64(*i),
                 Param::Text(t) => pg::ParameterValue::Str((*t).to_owned()),
+                Param::Bytes(b) => pg::ParameterValue::Binary(b.to_vec()),
                 Param::Null => pg::ParameterValue::DbNull,
             }
         }
@@ -35,6 +37,7 @@ macro_rules! sql_value_conversions {
             Ok(match value {
                 sqlite::Value::Integer(i) => Cell::Int(*i),
                 sqlite::Value::Text(t) => Cell::Text(t.clone()),
+                sqlite::Value::Blob(b) => Cell::Bytes(b.clone()),
                 sqlite::Value::Null => Cell::Null,
                 other => {
                     return Err(StoreError::unavailable(format!(
@@ -50,6 +53,7 @@ macro_rules! sql_value_conversions {
                 pg::DbValue::Int32(i) => Cell::Int(i64::from(*i)),
                 pg::DbValue::Int64(i) => Cell::Int(*i),
                 pg::DbValue::Str(t) => Cell::Text(t.clone()),
+                pg::DbValue::Binary(b) => Cell::Bytes(b.clone()),
                 pg::DbValue::DbNull => Cell::Null,
                 other => {
                     return Err(StoreError::unavailable(format!(
