@@ -2,6 +2,9 @@
 //!
 //! Photos are written once under a random name and never changed, so the name is a strong
 //! validator, responses may be cached forever, and an instance may keep what it served.
+//!
+//! A photo is looked for where `photo_store` keeps new ones, then in the other store: the
+//! maintenance endpoint moves photos between the two while they are served.
 
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex, PoisonError};
@@ -12,8 +15,8 @@ use bytes::Bytes;
 use domain::photo_file::PhotoFile;
 use http::{HeaderValue, Method, StatusCode, header};
 use lru::LruCache;
-use platform::Request;
-use storage::PhotoStore;
+use platform::{Request, vars};
+use storage::{Database, PhotoHome, PhotoStore};
 
 /// One year, immutable: a photo's URL always means the same bytes.
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
@@ -63,7 +66,7 @@ async fn get_photo(request: Request) -> Result<Reply, ApiError> {
     let kept = kept(name);
     if api::conditional::is_fresh(request.headers(), &etag) {
         // Revalidation needs no bytes, but the photo must still exist.
-        if kept.is_none() && !PhotoStore::open().await?.exists(name).await? {
+        if kept.is_none() && stored(name).await?.is_none() {
             return Err(ApiError::PhotoNotFound);
         }
         let mut reply = api::with_body(StatusCode::NOT_MODIFIED, "image/jpeg", Vec::new());
@@ -74,12 +77,7 @@ async fn get_photo(request: Request) -> Result<Reply, ApiError> {
     let jpeg = match kept {
         Some(jpeg) => jpeg,
         None => {
-            let stored = PhotoStore::open()
-                .await?
-                .get(name)
-                .await?
-                .ok_or(ApiError::PhotoNotFound)?;
-            let jpeg = Bytes::from(stored);
+            let jpeg = Bytes::from(stored(name).await?.ok_or(ApiError::PhotoNotFound)?);
             keep(name, jpeg.clone());
             jpeg
         }
@@ -87,6 +85,29 @@ async fn get_photo(request: Request) -> Result<Reply, ApiError> {
     let mut reply = api::with_body(StatusCode::OK, "image/jpeg", jpeg);
     set_caching(&mut reply, &etag);
     Ok(reply)
+}
+
+/// The photo `name` from where new photos are kept, or else from the other store.
+async fn stored(name: &str) -> Result<Option<Vec<u8>>, ApiError> {
+    let home = PhotoHome::from_setting(&platform::setting_or(vars::PHOTO_STORE, "").await)?;
+    for store in [home, home.other()] {
+        let found = match store {
+            PhotoHome::KeyValue => PhotoStore::open().await?.get(name).await?,
+            PhotoHome::Database => {
+                Database::open(
+                    &platform::setting(vars::DATABASE_URL).await?,
+                    platform::postgres_ca_root,
+                )
+                .await?
+                .photo(name)
+                .await?
+            }
+        };
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
 }
 
 fn set_caching(reply: &mut Reply, etag: &str) {

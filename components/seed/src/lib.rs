@@ -4,8 +4,8 @@
 //!
 //! - `POST /api/v1/seed?count=45`: CONTRACT.md, "Seed". Creates the predefined positions if
 //!   missing and `count` fake users who all share one bundled 70x70 photo.
-//! - `GET|POST /api/v1/maintenance/photos`: finds and removes photos no user has
-//!   ([`maintenance`]).
+//! - `GET|POST /api/v1/maintenance/photos`: finds and removes photos no user has, and
+//!   moves photos between the key-value store and the database ([`maintenance`]).
 
 mod fakes;
 mod maintenance;
@@ -23,7 +23,7 @@ use domain::secret::OperatorKey;
 use http::{Method, StatusCode};
 use platform::Request;
 use platform::vars;
-use storage::{Cache, Database, POSITIONS_CACHE_KEY, PhotoStore, Position};
+use storage::{Cache, Database, POSITIONS_CACHE_KEY, PhotoHome, PhotoStore, Position};
 
 /// Users created when `count` is not given.
 const DEFAULT_COUNT: i64 = 45;
@@ -109,10 +109,20 @@ async fn seed(request: Request) -> Result<Reply, ApiError> {
     db.ensure_positions(&positions).await?;
     Cache::open().await?.invalidate(POSITIONS_CACHE_KEY).await?;
 
+    // Stored before the users who have it; every seed stores the same bytes under the
+    // same name, so a seed whose insert fails leaves only what the next one would write.
     let photo = PhotoFile::for_content(STANDARD_PHOTO);
-    let photos = PhotoStore::open().await?;
-    if !photos.exists(photo.as_str()).await? {
-        photos.put(photo.as_str(), STANDARD_PHOTO).await?;
+    match PhotoHome::from_setting(&platform::setting_or(vars::PHOTO_STORE, "").await)? {
+        PhotoHome::Database => {
+            db.put_photo_if_missing(photo.as_str(), STANDARD_PHOTO)
+                .await?
+        }
+        PhotoHome::KeyValue => {
+            let photos = PhotoStore::open().await?;
+            if !photos.exists(photo.as_str()).await? {
+                photos.put(photo.as_str(), STANDARD_PHOTO).await?;
+            }
+        }
     }
 
     let created = insert_fakes(&db, count, &positions, &photo).await?;

@@ -36,6 +36,10 @@ pub enum ApiError {
     MalformedBody(&'static str),
     /// A registration's body that did not arrive within its time: `408`.
     BodyTimeout,
+    /// A store refused a registration's write (a platform's key or rate limit, a store
+    /// that is down): `503` with `Retry-After`, logged. Nothing was registered and the
+    /// token is still unused, so the client may send the same request again.
+    StoreRefused(anyhow::Error),
     /// A server fault (database down, misconfiguration): `500`, logged, never detailed.
     Internal(anyhow::Error),
 }
@@ -52,6 +56,7 @@ impl ApiError {
             Self::UserExists => StatusCode::CONFLICT,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::StoreRefused(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +88,10 @@ impl ApiError {
             Self::Forbidden => ("Forbidden", None),
             Self::MalformedBody(message) => (*message, None),
             Self::BodyTimeout => ("The request body did not arrive in time.", None),
+            Self::StoreRefused(_) => (
+                "The registration could not be stored just now. Nothing was registered; try again later.",
+                None,
+            ),
             Self::Internal(_) => ("Internal server error", None),
         };
         ErrorBody {
@@ -94,8 +103,10 @@ impl ApiError {
 
     /// The full response. Internal causes go to the log with their whole chain.
     pub fn into_reply(self) -> Reply {
-        if let Self::Internal(cause) = &self {
-            eprintln!("internal error: {cause:#}");
+        match &self {
+            Self::Internal(cause) => eprintln!("internal error: {cause:#}"),
+            Self::StoreRefused(cause) => eprintln!("a store refused a registration: {cause:#}"),
+            _ => {}
         }
         let mut reply = json(self.status(), &self.body());
         // An error holds for this moment only: a user id that is 404 now may be registered
@@ -104,6 +115,12 @@ impl ApiError {
             http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         );
+        if let Self::StoreRefused(_) = &self {
+            reply.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                HeaderValue::from(RETRY_AFTER_SECONDS),
+            );
+        }
         if let Self::MethodNotAllowed(methods) = &self {
             // Every GET route answers HEAD too (platform::serve).
             let head = methods.contains(&Method::GET).then_some("HEAD");
@@ -121,6 +138,11 @@ impl ApiError {
         reply
     }
 }
+
+/// `Retry-After` of a refused registration: past a platform's write rate (writes a second)
+/// a second is enough; a store that is down or full needs longer, which a client retrying
+/// every few seconds finds out without flooding it.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
@@ -210,6 +232,15 @@ mod tests {
             );
             assert_eq!(body_json(reply), body);
         }
+    }
+
+    #[test]
+    fn a_refused_store_write_is_503_with_retry_after_and_no_cause() {
+        let reply = ApiError::StoreRefused(anyhow::anyhow!("photos: 1024 keys")).into_reply();
+        assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(reply.headers()[http::header::RETRY_AFTER], "5");
+        let body = ApiError::StoreRefused(anyhow::anyhow!("photos: 1024 keys")).body();
+        assert!(!body.message.contains("1024"), "{}", body.message);
     }
 
     #[test]

@@ -218,6 +218,20 @@ pub struct PhotosRemovedBody {
     pub kept: Vec<String>,
 }
 
+/// `POST /api/v1/maintenance/photos` with `{"move_to": …}`.
+#[derive(Debug, Serialize)]
+pub struct PhotosMovedBody {
+    /// Always `true`.
+    pub success: bool,
+    /// The store the photos were moved to: `key-value` or `database`.
+    pub moved_to: &'static str,
+    /// The photos moved by this request, by file name.
+    pub moved: Vec<String>,
+    /// Whether no photo a user has is left in the other store: `false` means "send the
+    /// request again". Photos no user has stay where they are, for the orphan check.
+    pub done: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,6 +99,8 @@ pub mod vars {
     pub const USERS_CACHE_SHARED_MAX_AGE: &str = "users_cache_shared_max_age";
     /// Seconds any cache may keep what never changes: an anchored users page, a user.
     pub const USERS_CACHE_IMMUTABLE_MAX_AGE: &str = "users_cache_immutable_max_age";
+    /// Where photos are kept: `key-value` (the `photos` store) or `database`.
+    pub const PHOTO_STORE: &str = "photo_store";
     /// Seconds a registration's body may take to arrive.
     pub const REGISTRATION_BODY_TIMEOUT_SECONDS: &str = "registration_body_timeout_seconds";
 }

@@ -5,9 +5,10 @@
 //! through service chaining) and by `users` itself in the WASI 0.2 build (docs/design.md,
 //! "Reads never wait behind photos").
 //!
-//! The photo is stored before the user row so a user never lacks one; if the insert loses
-//! a race, the photo is deleted again. The token's single use is the UNIQUE
-//! `users.registration_token` column, written by that same insert.
+//! With `photo_store = key-value` (the default) the photo is stored before the user row so
+//! a user never lacks one; if the insert loses a race, the photo is deleted again. With
+//! `photo_store = database` the photo and the user are one statement. The token's single
+//! use is the UNIQUE `users.registration_token` column, written by that same insert.
 
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use http::StatusCode;
 use http_body_util::BodyDataStream;
 use platform::Request;
 use platform::vars;
-use storage::{Database, NewUser, PhotoStore, StoreError};
+use storage::{Database, NewUser, PhotoHome, PhotoStore, StoreError};
 
 mod optimize;
 
@@ -92,28 +93,33 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
         return Err(ApiError::UserExists);
     }
 
-    // 4. Photo, then user.
+    // 4. Photo and user.
     let jpeg = optimize(thumbnail).await;
     let file = PhotoFile::from_random(platform::random_bytes()?);
-    let photos = PhotoStore::open().await?;
-    photos.put(file.as_str(), &jpeg).await?;
     let user = new_user(registration, email_key, &file, &token_key);
-    let inserted = db.insert_user(&user).await;
-    let user_id = match inserted {
-        Ok(id) => id,
-        Err(error) => {
-            if let Err(e) = photos.delete(file.as_str()).await {
+    let home = PhotoHome::from_setting(&platform::setting_or(vars::PHOTO_STORE, "").await)?;
+    let inserted = match home {
+        PhotoHome::Database => db.insert_user_with_photo(&user, &jpeg).await,
+        PhotoHome::KeyValue => {
+            let photos = PhotoStore::open().await.map_err(refused)?;
+            photos.put(file.as_str(), &jpeg).await.map_err(refused)?;
+            let inserted = db.insert_user(&user).await;
+            if inserted.is_err()
+                && let Err(e) = photos.delete(file.as_str()).await
+            {
                 eprintln!("could not remove the photo of a failed registration: {e:#}");
             }
-            return Err(match error {
-                // Lost a race: to this token's other use, or to the same email/phone.
-                StoreError::Conflict(_) if db.token_used(token_key.as_str()).await? => {
-                    ApiError::TokenExpired
-                }
-                StoreError::Conflict(_) => ApiError::UserExists,
-                other => other.into(),
-            });
+            inserted
         }
+    };
+    let user_id = match inserted {
+        Ok(id) => id,
+        // Lost a race: to this token's other use, or to the same email/phone.
+        Err(StoreError::Conflict(_)) if db.token_used(token_key.as_str()).await? => {
+            return Err(ApiError::TokenExpired);
+        }
+        Err(StoreError::Conflict(_)) => return Err(ApiError::UserExists),
+        Err(other) => return Err(refused(other)),
     };
 
     Ok(api::json(
@@ -124,6 +130,15 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
             message: "New user successfully registered",
         },
     ))
+}
+
+/// A store's refusal of a registration's write: nothing is registered (the photo written
+/// before a refused insert is removed again), so the client may retry.
+fn refused(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Unavailable(cause) => ApiError::StoreRefused(cause),
+        conflict @ StoreError::Conflict(_) => ApiError::StoreRefused(conflict.into()),
+    }
 }
 
 /// How long a registration's body may take to arrive (`registration_body_timeout_seconds`).
