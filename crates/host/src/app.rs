@@ -17,11 +17,12 @@ use crate::chaining::ChainTargets;
 use crate::instances::Instances;
 pub use crate::instances::LoadedComponent;
 use crate::manifest::Manifest;
-use crate::outbound::OutboundPolicy;
+use crate::outbound::{OutboundPolicy, chaining_target};
+use crate::platform::Platform;
 use crate::reuse::InstanceReuse;
 use crate::routes::Router;
 use crate::runtime_config::RuntimeConfig;
-use crate::spin_apis::key_value::KvStore;
+use crate::spin_apis::key_value::{KvQuota, KvStore};
 use crate::spin_apis::postgres::PgPools;
 use crate::spin_apis::sqlite::Database;
 use crate::spin_apis::{self, ComponentGrants};
@@ -50,6 +51,8 @@ pub struct Settings {
     pub reuse: InstanceReuse,
     /// Linear memory one instance may grow to.
     pub max_instance_memory: usize,
+    /// A hosted platform whose limits to impose (`--platform`; this host only).
+    pub platform: Option<Platform>,
 }
 
 /// Everything needed to serve requests.
@@ -168,6 +171,9 @@ impl App {
         })?;
         let router = Router::new(&manifest.routes)?;
 
+        let kv_quota = settings
+            .platform
+            .map(|platform| Arc::new(KvQuota::new(platform.key_value())));
         let mut kv_stores = BTreeMap::new();
         let mut databases = BTreeMap::new();
         for (id, decl) in &manifest.components {
@@ -178,7 +184,7 @@ impl App {
                 let location = runtime.key_value_stores.get(label).with_context(|| {
                     format!("component `{id}` uses key-value store `{label}`, which has no runtime config (add [key_value_store.{label}])")
                 })?;
-                let store = KvStore::open(label, location)
+                let store = KvStore::open(label, location, kv_quota.clone())
                     .with_context(|| format!("opening key-value store `{label}`"))?;
                 kv_stores.insert(label.clone(), Arc::new(store));
             }
@@ -242,12 +248,19 @@ impl App {
                     }
                 },
             };
-            let outbound_patterns = decl
+            let mut outbound_patterns = decl
                 .allowed_outbound_hosts
                 .iter()
                 .map(|p| resolved.expand(p))
                 .collect::<anyhow::Result<Vec<_>>>()
                 .with_context(|| format!("component `{id}`: allowed_outbound_hosts"))?;
+            // A platform without service chaining reaches no other component.
+            if settings
+                .platform
+                .is_some_and(|platform| !platform.has_service_chaining())
+            {
+                outbound_patterns.retain(|pattern| !names_a_component(pattern));
+            }
             let grants = ComponentGrants {
                 component: id.clone(),
                 key_value: decl
@@ -255,9 +268,11 @@ impl App {
                     .iter()
                     .map(|l| (l.clone(), Arc::clone(&kv_stores[l])))
                     .collect(),
+                // A platform without SQLite grants no database: opening one is refused.
                 sqlite: decl
                     .sqlite_databases
                     .iter()
+                    .filter(|_| settings.platform.is_none_or(Platform::has_sqlite))
                     .map(|n| (n.clone(), Arc::clone(&databases[n])))
                     .collect(),
                 variables: variables::component_variables(&manifest, id, &resolved),
@@ -276,7 +291,12 @@ impl App {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
-                max_instance_memory: settings.max_instance_memory,
+                max_instance_memory: settings
+                    .platform
+                    .and_then(Platform::max_instance_memory)
+                    .map_or(settings.max_instance_memory, |cap| {
+                        cap.min(settings.max_instance_memory)
+                    }),
                 reuse: InstanceReuse {
                     // The request timeout still applies; reuse does not, for WASI 0.2.
                     request_timeout: settings.reuse.request_timeout,
@@ -309,6 +329,14 @@ impl App {
             route_list,
         })
     }
+}
+
+/// Whether an `allowed_outbound_hosts` pattern names a component of the application
+/// (`http://registration.spin.internal`).
+fn names_a_component(pattern: &str) -> bool {
+    let host = pattern.split_once("://").map_or(pattern, |(_, rest)| rest);
+    let host = host.split(['/', ':']).next().unwrap_or(host);
+    chaining_target(host).is_some() || host == "*.spin.internal"
 }
 
 impl App {

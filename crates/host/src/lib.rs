@@ -14,6 +14,7 @@ pub mod host_calls;
 mod instances;
 pub mod manifest;
 pub mod outbound;
+pub mod platform;
 pub mod reuse;
 pub mod routes;
 pub mod runtime_config;

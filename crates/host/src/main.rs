@@ -72,6 +72,10 @@ struct Up {
     /// (this host only: Spin has no such flag).
     #[arg(long)]
     count_host_calls: bool,
+    /// Impose a hosted platform's documented limits: `fermyon-cloud` or `akamai-functions`
+    /// (this host only: Spin has no such flag; see crates/host/README.md).
+    #[arg(long)]
+    platform: Option<spin_host::platform::Platform>,
 }
 
 fn parse_variable(arg: &str) -> Result<(String, String), String> {
@@ -155,6 +159,7 @@ async fn run(up: Up) -> anyhow::Result<()> {
             idle_instance_timeout: up.idle_instance_timeout,
         },
         max_instance_memory: up.max_instance_memory_mib << 20,
+        platform: up.platform,
     };
     let running = spin_host::server::start(settings, up.listen).await?;
     let addr = running.addr();

@@ -3,6 +3,10 @@
 //!
 //! As in Spin, a Redis store keeps keys as they are, without the label: labels that share a
 //! Redis database share its keys.
+//!
+//! With a platform profile (`--platform`) a store also refuses the writes that platform
+//! would: keys or values too large, a key past the store's key count, more writes a second
+//! than the application may make. Spin imposes none of these.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -15,12 +19,46 @@ use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::spin::key_value::key_value::{Error, Host, HostStore, HostStoreWithStore};
 use super::{SpinApis, SpinView, in_place};
+use crate::platform::{KeyValueLimits, WriteRate};
 use crate::runtime_config::Location;
 
 /// One labelled store.
 pub struct KvStore {
     label: String,
     backend: Backend,
+    quota: Option<Arc<KvQuota>>,
+}
+
+/// A platform's key-value limits, with the application's write rate (shared by its stores).
+pub struct KvQuota {
+    pub limits: KeyValueLimits,
+    pub writes: Option<WriteRate>,
+}
+
+impl KvQuota {
+    pub fn new(limits: KeyValueLimits) -> Self {
+        Self {
+            limits,
+            writes: limits.max_writes_per_second.map(WriteRate::new),
+        }
+    }
+
+    /// Counts a write, or refuses it as the platform would once the second's are spent.
+    fn admit_write(&self) -> Result<(), Error> {
+        match &self.writes {
+            Some(rate) if !rate.admit(std::time::Instant::now()) => Err(refused(format!(
+                "more than {} writes a second",
+                rate.limit()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A platform limit's refusal, as the guest sees it.
+fn refused(why: String) -> Error {
+    tracing::warn!("key-value write refused by the platform profile: {why}");
+    Error::Other(format!("refused by the platform's limits: {why}"))
 }
 
 enum Backend {
@@ -55,8 +93,13 @@ fn redis_error(error: redis::RedisError) -> Error {
 pub struct StoreHandle(pub(super) Arc<KvStore>);
 
 impl KvStore {
-    /// Opens (creating if needed) the store `label` at `location`.
-    pub fn open(label: &str, location: &Location) -> anyhow::Result<Self> {
+    /// Opens (creating if needed) the store `label` at `location`, within `quota` if a
+    /// platform profile sets one.
+    pub fn open(
+        label: &str,
+        location: &Location,
+        quota: Option<Arc<KvQuota>>,
+    ) -> anyhow::Result<Self> {
         let conn = match location {
             Location::File(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -72,6 +115,7 @@ impl KvStore {
                         client: redis::Client::open(url.as_str())?,
                         connection: OnceCell::new(),
                     }),
+                    quota,
                 });
             }
         };
@@ -86,6 +130,7 @@ impl KvStore {
         Ok(Self {
             label: label.to_owned(),
             backend: Backend::Sqlite(Arc::new(Mutex::new(conn))),
+            quota,
         })
     }
 
@@ -169,6 +214,23 @@ impl KvStore {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
+        if let Some(quota) = &self.quota {
+            if let Some(why) = quota.limits.refuse_size(&key, &value) {
+                return Ok(Err(refused(why)));
+            }
+            if let Some(max) = quota.limits.max_keys_per_store
+                && !self.exists(key.clone()).await?.unwrap_or(true)
+                && self.keys().await?.map_or(0, |keys| keys.len() as u64) >= max
+            {
+                return Ok(Err(refused(format!(
+                    "store `{}` holds {max} keys already",
+                    self.label
+                ))));
+            }
+            if let Err(error) = quota.admit_write() {
+                return Ok(Err(error));
+            }
+        }
         let (redis_key, redis_value) = (key.clone(), value.clone());
         self.run(
             move |conn, label| {
@@ -185,6 +247,9 @@ impl KvStore {
     }
 
     pub(super) async fn delete(&self, key: String) -> wasmtime::Result<Result<(), Error>> {
+        if let Some(Err(error)) = self.quota.as_ref().map(|quota| quota.admit_write()) {
+            return Ok(Err(error));
+        }
         let redis_key = key.clone();
         self.run(
             move |conn, label| {

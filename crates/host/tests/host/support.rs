@@ -123,6 +123,7 @@ pub struct Options {
     pub sqlite: Vec<String>,
     pub reuse: InstanceReuse,
     pub max_instance_memory: usize,
+    pub platform: Option<spin_host::platform::Platform>,
 }
 
 impl Default for Options {
@@ -134,6 +135,7 @@ impl Default for Options {
             sqlite: Vec::new(),
             reuse: InstanceReuse::default(),
             max_instance_memory: 256 << 20,
+            platform: None,
         }
     }
 }
@@ -163,6 +165,7 @@ impl TestApp {
             sqlite_statements: options.sqlite,
             reuse: options.reuse,
             max_instance_memory: options.max_instance_memory,
+            platform: options.platform,
         };
         let running = spin_host::server::start(settings, "127.0.0.1:0".parse()?).await?;
         Ok(Self {
