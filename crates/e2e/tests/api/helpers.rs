@@ -239,6 +239,11 @@ pub struct AppOptions {
     pub users_cache_immutable_max_age: u32,
     /// `registration_body_timeout_seconds`.
     pub registration_body_timeout_seconds: u32,
+    /// `photo_store`: `key-value` or `database`.
+    pub photo_store: &'static str,
+    /// A hosted platform's limits for the repository's host to impose (`--platform`);
+    /// real Spin imposes none, so tests that set one run on the host only.
+    pub platform: Option<spin_host::platform::Platform>,
 }
 
 impl Default for AppOptions {
@@ -256,6 +261,8 @@ impl Default for AppOptions {
             users_cache_shared_max_age: 0,
             users_cache_immutable_max_age: 31_536_000,
             registration_body_timeout_seconds: 60,
+            photo_store: "key-value",
+            platform: None,
         }
     }
 }
@@ -357,6 +364,7 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
             "registration_body_timeout_seconds".to_owned(),
             options.registration_body_timeout_seconds.to_string(),
         ),
+        ("photo_store".to_owned(), options.photo_store.to_owned()),
     ]);
     let state_dir = dir.path().join(".spin");
     let served = match Server::under_test() {
@@ -370,6 +378,7 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
                 // Spin's defaults: instances reused, 16 requests at once, no request timeout.
                 reuse: InstanceReuse::default(),
                 max_instance_memory: 256 << 20,
+                platform: options.platform,
             };
             let running =
                 spin_host::server::start(settings, "127.0.0.1:0".parse().expect("address"))

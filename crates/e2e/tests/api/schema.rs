@@ -11,8 +11,9 @@ async fn schema_version(app: &crate::helpers::TestApp) -> i64 {
 }
 
 e2e_test! {
-    /// A schema one migration behind answers every read's statement (the last migration
-    /// only adds an index), so only the version the read carries tells it is behind.
+    /// A schema one migration behind answers every read's statement here (the last
+    /// migration adds only what `photo_store = database` uses), so only the version the
+    /// read carries tells it is behind.
     async fn a_read_that_would_succeed_on_an_old_schema_still_migrates_it(target: Target) {
         let latest = storage::migrations::latest();
         let behind = storage::migrations::MIGRATIONS.len() - 1;
