@@ -56,7 +56,13 @@ struct Removal {
 #[serde(deny_unknown_fields)]
 struct Move {
     move_to: String,
-    limit: Option<u32>,
+    /// Absent: [`DEFAULT_MOVES`]; `null` is not a number and is refused.
+    #[serde(default = "default_moves")]
+    limit: u32,
+}
+
+fn default_moves() -> u32 {
+    DEFAULT_MOVES
 }
 
 pub async fn photos(request: Request) -> Result<Reply, ApiError> {
@@ -116,11 +122,10 @@ async fn move_photos(db: &Database, kv: &PhotoStore, job: Move) -> Result<Reply,
         .ok()
         .filter(|_| !job.move_to.trim().is_empty())
         .ok_or(NOT_A_JOB)?;
-    let limit = match job.limit {
-        None => DEFAULT_MOVES,
-        Some(n @ 1..=MAX_MOVES) => n,
-        Some(_) => return Err(NOT_A_JOB),
-    } as usize;
+    if !(1..=MAX_MOVES).contains(&job.limit) {
+        return Err(NOT_A_JOB);
+    }
+    let limit = job.limit as usize;
     let mut moved = Vec::new();
     let done = match to {
         PhotoHome::Database => {

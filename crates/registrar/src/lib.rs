@@ -104,23 +104,29 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
             let photos = PhotoStore::open().await.map_err(refused)?;
             photos.put(file.as_str(), &jpeg).await.map_err(refused)?;
             let inserted = db.insert_user(&user).await;
-            if inserted.is_err()
-                && let Err(e) = photos.delete(file.as_str()).await
-            {
-                eprintln!("could not remove the photo of a failed registration: {e:#}");
+            if inserted.is_err() {
+                remove_unused_photo(&db, &photos, &file).await;
             }
             inserted
         }
     };
-    let user_id = match inserted {
-        Ok(id) => id,
+    match inserted {
+        Ok(()) => {}
         // Lost a race: to this token's other use, or to the same email/phone.
         Err(StoreError::Conflict(_)) if db.token_used(token_key.as_str()).await? => {
             return Err(ApiError::TokenExpired);
         }
         Err(StoreError::Conflict(_)) => return Err(ApiError::UserExists),
-        Err(other) => return Err(refused(other)),
-    };
+        // An error may still have come after the insert took effect (a connection lost on
+        // the way back): only a user with this photo says which.
+        Err(other) => {
+            if !db.photo_in_use(file.as_str()).await? {
+                return Err(refused(other));
+            }
+        }
+    }
+    // Registered: whatever fails from here is a 500, never an answer saying otherwise.
+    let user_id = db.user_id_by_token(token_key.as_str()).await?;
 
     Ok(api::json(
         StatusCode::CREATED,
@@ -130,6 +136,25 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
             message: "New user successfully registered",
         },
     ))
+}
+
+/// Removes the photo of a registration whose insert failed, once the database says no
+/// user has it (the insert did not take effect after all). When the database cannot say,
+/// the photo stays: an orphan the maintenance endpoint finds, where removing it could leave
+/// a user without a photo.
+async fn remove_unused_photo(db: &Database, photos: &PhotoStore, file: &PhotoFile) {
+    match db.photo_in_use(file.as_str()).await {
+        Ok(false) => {
+            if let Err(e) = photos.delete(file.as_str()).await {
+                eprintln!("could not remove the photo of a failed registration: {e:#}");
+            }
+        }
+        Ok(true) => {}
+        Err(e) => eprintln!(
+            "kept the photo {} of a failed registration: the database cannot say whether it was registered ({e:#})",
+            file.as_str()
+        ),
+    }
 }
 
 /// A store's refusal of a registration's write: nothing is registered (the photo written

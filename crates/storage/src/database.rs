@@ -538,36 +538,30 @@ impl Database {
             > 0)
     }
 
-    /// Inserts `user` and returns its id (read back by its unique token). The insert is the
-    /// whole registration in SQL: the UNIQUE constraints on email, phone and token decide concurrent attempts,
-    /// and the loser gets [`StoreError::Conflict`].
-    pub async fn insert_user(&self, user: &NewUser) -> Result<i64, StoreError> {
-        let token = user
-            .registration_token
-            .as_deref()
-            .ok_or_else(|| StoreError::unavailable("a registration without its token"))?;
-        self.execute(&INSERT_USER, &user_params(user)).await?;
-        self.query_one_int(&USER_ID_BY_TOKEN, &[Param::Text(token)])
+    /// Inserts `user`. The insert is the whole registration in SQL: the UNIQUE constraints
+    /// on email, phone and token decide concurrent attempts, and the loser gets
+    /// [`StoreError::Conflict`]. The new id is [`Database::user_id_by_token`]'s to read.
+    pub async fn insert_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        self.execute(&INSERT_USER, &user_params(user)).await
+    }
+
+    /// The id of the user registered with the token whose digest is `token_key`.
+    pub async fn user_id_by_token(&self, token_key: &str) -> Result<i64, StoreError> {
+        self.query_one_int(&USER_ID_BY_TOKEN, &[Param::Text(token_key)])
             .await
     }
 
     /// Inserts `user` together with its photo, `jpeg` under the name `user.photo`, in one
-    /// statement (`photo_store = database`): both are written or neither is. Returns the
-    /// user's id; a lost race is [`StoreError::Conflict`], as for [`Database::insert_user`].
+    /// statement (`photo_store = database`): both are written or neither is. A lost race is
+    /// [`StoreError::Conflict`], as for [`Database::insert_user`].
     pub async fn insert_user_with_photo(
         &self,
         user: &NewUser,
         jpeg: &[u8],
-    ) -> Result<i64, StoreError> {
-        let token = user
-            .registration_token
-            .as_deref()
-            .ok_or_else(|| StoreError::unavailable("a registration without its token"))?;
+    ) -> Result<(), StoreError> {
         let mut params = user_params(user);
         params.push(Param::Bytes(jpeg));
-        self.execute(&INSERT_REGISTRATION, &params).await?;
-        self.query_one_int(&USER_ID_BY_TOKEN, &[Param::Text(token)])
-            .await
+        self.execute(&INSERT_REGISTRATION, &params).await
     }
 
     /// The bytes of the photo named `file` in the database, if it is there.

@@ -152,6 +152,7 @@ e2e_test! {
             json!({"move_to": ""}),
             json!({"move_to": "database", "limit": 0}),
             json!({"move_to": "database", "limit": 501}),
+            json!({"move_to": "database", "limit": null}),
             json!({"move_to": "database", "also": 1}),
         ] {
             let (status, answer) = maintenance(&app, body.clone()).await;
