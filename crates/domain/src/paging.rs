@@ -58,28 +58,8 @@ impl PageQuery<'_> {
     /// absent. With `offset` present, `page` is ignored, as the contract says.
     pub fn parse(&self) -> Result<PageRequest, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let offset = present(self.offset).and_then(|raw| match parse_integer(raw) {
-            None => {
-                errors.add("offset", "The offset must be an integer.");
-                None
-            }
-            Some(n) if n < 0 => {
-                errors.add("offset", "The offset must be at least 0.");
-                None
-            }
-            Some(n) => Some(n.unsigned_abs()),
-        });
-        let as_of = present(self.as_of).and_then(|raw| match parse_integer(raw) {
-            None => {
-                errors.add("as_of", "The as_of must be an integer.");
-                None
-            }
-            Some(n) if n < 0 => {
-                errors.add("as_of", "The as_of must be at least 0.");
-                None
-            }
-            Some(n) => Some(n.unsigned_abs()),
-        });
+        let offset = count_of_users(&mut errors, "offset", self.offset);
+        let as_of = count_of_users(&mut errors, "as_of", self.as_of);
         let page = match present(self.page) {
             Some(_) if self.offset.is_some_and(|o| !o.trim().is_empty()) => 1,
             None => 1,
@@ -122,6 +102,23 @@ impl PageQuery<'_> {
             count,
             as_of,
         })
+    }
+}
+
+/// A parameter that counts users (`offset`, `as_of`): absent, or an integer of at least 0;
+/// anything else is reported against `field` in the contract's words.
+fn count_of_users(errors: &mut FieldErrors, field: &'static str, raw: Option<&str>) -> Option<u64> {
+    let raw = present(raw)?;
+    match parse_integer(raw) {
+        None => {
+            errors.add(field, format!("The {field} must be an integer."));
+            None
+        }
+        Some(n) if n < 0 => {
+            errors.add(field, format!("The {field} must be at least 0."));
+            None
+        }
+        Some(n) => Some(n.unsigned_abs()),
     }
 }
 
