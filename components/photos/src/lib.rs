@@ -89,7 +89,7 @@ async fn get_photo(request: Request) -> Result<Reply, ApiError> {
 
 /// The photo `name` from where new photos are kept, or else from the other store.
 async fn stored(name: &str) -> Result<Option<Vec<u8>>, ApiError> {
-    let home = PhotoHome::from_setting(&platform::setting_or(vars::PHOTO_STORE, "").await)?;
+    let home = platform::photo_home().await?;
     for store in [home, home.other()] {
         let found = match store {
             PhotoHome::KeyValue => PhotoStore::open().await?.get(name).await?,

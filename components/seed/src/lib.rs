@@ -112,7 +112,7 @@ async fn seed(request: Request) -> Result<Reply, ApiError> {
     // Stored before the users who have it; every seed stores the same bytes under the
     // same name, so a seed whose insert fails leaves only what the next one would write.
     let photo = PhotoFile::for_content(STANDARD_PHOTO);
-    match PhotoHome::from_setting(&platform::setting_or(vars::PHOTO_STORE, "").await)? {
+    match platform::photo_home().await? {
         PhotoHome::Database => {
             db.put_photo_if_missing(photo.as_str(), STANDARD_PHOTO)
                 .await?

@@ -178,6 +178,14 @@ pub async fn setting_or(name: &str, default: &str) -> String {
         .unwrap_or_else(|_| default.to_owned())
 }
 
+/// Where photos are kept (`photo_store`): unset is the `photos` key-value store; a value
+/// that names no store is a configuration error, a logged 500.
+pub async fn photo_home() -> Result<storage::PhotoHome, ApiError> {
+    Ok(storage::PhotoHome::from_setting(
+        &setting_or(vars::PHOTO_STORE, "").await,
+    )?)
+}
+
 /// The private CA a PostgreSQL server's certificate chains to, if the operator set one
 /// (`postgres_ca_root`, PEM). Read only when a new database connection is opened.
 pub async fn postgres_ca_root() -> Option<String> {

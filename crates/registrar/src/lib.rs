@@ -97,8 +97,7 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
     let jpeg = optimize(thumbnail).await;
     let file = PhotoFile::from_random(platform::random_bytes()?);
     let user = new_user(registration, email_key, &file, &token_key);
-    let home = PhotoHome::from_setting(&platform::setting_or(vars::PHOTO_STORE, "").await)?;
-    let inserted = match home {
+    let inserted = match platform::photo_home().await? {
         PhotoHome::Database => db.insert_user_with_photo(&user, &jpeg).await,
         PhotoHome::KeyValue => {
             let photos = PhotoStore::open().await.map_err(refused)?;
