@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use crate::e2e_test;
-use crate::helpers::{Registration, TestApp, json, spawn_app};
+use crate::helpers::{Registration, TestApp, header, json, spawn_app};
 
 /// The ids of a users page, in its order.
 fn ids(page: &Value) -> Vec<i64> {
@@ -74,12 +74,7 @@ impl Registering {
 /// `GET` of an absolute URL (a link of a page): its JSON and `Cache-Control`.
 async fn follow(app: &TestApp, url: &str) -> (Value, String) {
     let response = app.client.get(url).send().await.expect("request");
-    let cache_control = response
-        .headers()
-        .get("cache-control")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let cache_control = header(&response, "cache-control");
     let (status, body) = json(response).await;
     assert_eq!(status, 200, "{url}: {body}");
     (body, cache_control)

@@ -526,15 +526,20 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A response header's value as text; empty when it is absent (or not text).
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The status and JSON body of a response (asserting the contract's JSON content type).
 pub async fn json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = header(&response, "content-type");
     let text = response.text().await.expect("body");
     let body: Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {text}"));

@@ -4,7 +4,7 @@
 //! now is revalidated.
 
 use crate::e2e_test;
-use crate::helpers::{AppOptions, Registration, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{AppOptions, Registration, TestApp, header, spawn_app, spawn_app_with};
 
 /// Status, `ETag`, `Cache-Control` and body length of a GET with `if_none_match`.
 async fn conditional_get(
@@ -17,18 +17,10 @@ async fn conditional_get(
         request = request.header("If-None-Match", tag);
     }
     let response = request.send().await.expect("request");
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
     let (status, etag, cache_control) = (
         response.status().as_u16(),
-        header("etag"),
-        header("cache-control"),
+        header(&response, "etag"),
+        header(&response, "cache-control"),
     );
     let body = response.bytes().await.expect("body");
     (status, etag, cache_control, body.len())

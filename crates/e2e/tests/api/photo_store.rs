@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::e2e_test;
 use crate::helpers::{
-    AppOptions, Registration, SEED_KEY, TestApp, json, spawn_app, spawn_app_with,
+    AppOptions, Registration, SEED_KEY, TestApp, header, json, spawn_app, spawn_app_with,
 };
 
 /// Photos in the database's `photos` table.
@@ -26,12 +26,7 @@ async fn every_photo(app: &TestApp) -> Vec<(u16, String, usize)> {
             .await
             .expect("photo");
         let status = response.status().as_u16();
-        let cache_control = response
-            .headers()
-            .get("cache-control")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let cache_control = header(&response, "cache-control");
         served.push((
             status,
             cache_control,

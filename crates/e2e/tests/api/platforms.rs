@@ -2,22 +2,52 @@
 //! imposes none, so these run on the host only): registrations within them succeed, and a
 //! registration a store refuses is a `503` that leaves nothing written.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use spin_host::platform::Platform;
 
-use crate::helpers::{AppOptions, Build, Registration, Sql, Target, TestApp, spawn_app_with};
+use crate::helpers::{
+    AppOptions, Build, Registration, SEED_KEY, Sql, Target, TestApp, header, json, spawn_app_with,
+};
 use crate::server_process::Server;
 
-/// Whether this run serves the app on the repository's host, the only server that can
-/// impose a platform's limits; says so when it does not.
-fn on_the_host(test: &str) -> bool {
-    let host = matches!(Server::under_test(), Server::Host);
-    if !host {
+/// The app on the repository's host with `platform`'s limits imposed; `None` (said once)
+/// when this run serves it on real Spin, which imposes none.
+async fn spawn_on(
+    test: &str,
+    platform: Platform,
+    target: Target,
+    options: AppOptions,
+) -> Option<TestApp> {
+    if !matches!(Server::under_test(), Server::Host) {
         eprintln!(
             "{test}: real Spin imposes no platform limits; this runs on the repository's host only"
         );
+        return None;
     }
-    host
+    let options = AppOptions {
+        platform: Some(platform),
+        ..options
+    };
+    Some(spawn_app_with(target, options).await)
+}
+
+/// A registration with `token`: its status, `Retry-After` (empty when absent) and body.
+async fn register_with_token(
+    app: &TestApp,
+    token: &str,
+    registration: &Registration,
+) -> (u16, String, Value) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .header("Token", token)
+        .multipart(registration.form())
+        .send()
+        .await
+        .expect("registration");
+    let retry_after = header(&response, "retry-after");
+    let (status, body) = json(response).await;
+    (status, retry_after, body)
 }
 
 /// Fills the `photos` key-value store with `count` photos no user has (as if earlier
@@ -41,17 +71,24 @@ const FERMYON_CLOUD: Target = Target {
     build: Build::Wasi02,
     sql: Sql::Sqlite,
 };
+/// Akamai Functions has no SQLite: the WASI 0.2 build on PostgreSQL.
+const AKAMAI_FUNCTIONS: Target = Target {
+    build: Build::Wasi02,
+    sql: Sql::Postgres,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly() {
-    if !on_the_host("fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly") {
+    let Some(app) = spawn_on(
+        "fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly",
+        Platform::FermyonCloud,
+        FERMYON_CLOUD,
+        AppOptions::default(),
+    )
+    .await
+    else {
         return;
-    }
-    let options = AppOptions {
-        platform: Some(Platform::FermyonCloud),
-        ..AppOptions::default()
     };
-    let app = spawn_app_with(FERMYON_CLOUD, options).await;
     app.seed(1).await; // the seeded photo: one key
     fill_photo_store(&app, 1_022);
     assert_eq!(
@@ -62,25 +99,11 @@ async fn fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly() {
     assert_eq!(app.photos_stored(), 1_024);
 
     let token = app.token().await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/users"))
-        .header("Token", &token)
-        .multipart(Registration::valid(2).form())
-        .send()
-        .await
-        .expect("request");
+    let (status, retry_after, body) =
+        register_with_token(&app, &token, &Registration::valid(2)).await;
     assert_eq!(
-        response
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_owned()),
-        Some("5".to_owned())
-    );
-    let (status, body) = crate::helpers::json(response).await;
-    assert_eq!(
-        (status, body["success"].clone()),
-        (503, json!(false)),
+        (status, retry_after.as_str(), body["success"].clone()),
+        (503, "5", json!(false)),
         "{body}"
     );
     assert_eq!(
@@ -107,15 +130,19 @@ async fn fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fermyon_cloud_photos_in_the_database_outgrow_the_key_count() {
-    if !on_the_host("fermyon_cloud_photos_in_the_database_outgrow_the_key_count") {
+    let Some(app) = spawn_on(
+        "fermyon_cloud_photos_in_the_database_outgrow_the_key_count",
+        Platform::FermyonCloud,
+        FERMYON_CLOUD,
+        AppOptions {
+            photo_store: "database",
+            ..AppOptions::default()
+        },
+    )
+    .await
+    else {
         return;
-    }
-    let options = AppOptions {
-        platform: Some(Platform::FermyonCloud),
-        photo_store: "database",
-        ..AppOptions::default()
     };
-    let app = spawn_app_with(FERMYON_CLOUD, options).await;
     fill_photo_store(&app, 1_024);
     for n in 1..=3 {
         let (status, body) = app.register(&Registration::valid(n)).await;
@@ -129,24 +156,19 @@ async fn fermyon_cloud_photos_in_the_database_outgrow_the_key_count() {
     assert_eq!(app.photos_stored(), 1_024, "no key was needed");
 }
 
-/// Akamai Functions has no SQLite: the WASI 0.2 build on PostgreSQL, 128 MiB an instance.
+/// 128 MiB an instance on Akamai Functions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn akamai_functions_registrations_on_postgres_within_128_mib() {
-    if !on_the_host("akamai_functions_registrations_on_postgres_within_128_mib") {
-        return;
-    }
-    let options = AppOptions {
-        platform: Some(Platform::AkamaiFunctions),
-        ..AppOptions::default()
-    };
-    let app = spawn_app_with(
-        Target {
-            build: Build::Wasi02,
-            sql: Sql::Postgres,
-        },
-        options,
+    let Some(app) = spawn_on(
+        "akamai_functions_registrations_on_postgres_within_128_mib",
+        Platform::AkamaiFunctions,
+        AKAMAI_FUNCTIONS,
+        AppOptions::default(),
     )
-    .await;
+    .await
+    else {
+        return;
+    };
     for n in 1..=3 {
         let mut registration = Registration::valid(n);
         registration.photo = Some(("photo", crate::helpers::jpeg(4_000, 3_000)));
@@ -158,21 +180,20 @@ async fn akamai_functions_registrations_on_postgres_within_128_mib() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn akamai_functions_has_no_sqlite() {
-    if !on_the_host("akamai_functions_has_no_sqlite") {
-        return;
-    }
-    let options = AppOptions {
-        platform: Some(Platform::AkamaiFunctions),
-        ..AppOptions::default()
+    let sqlite = Target {
+        sql: Sql::Sqlite,
+        ..AKAMAI_FUNCTIONS
     };
-    let app = spawn_app_with(
-        Target {
-            build: Build::Wasi02,
-            sql: Sql::Sqlite,
-        },
-        options,
+    let Some(app) = spawn_on(
+        "akamai_functions_has_no_sqlite",
+        Platform::AkamaiFunctions,
+        sqlite,
+        AppOptions::default(),
     )
-    .await;
+    .await
+    else {
+        return;
+    };
     let (status, body) = app.get_json("/api/v1/users").await;
     assert_eq!(
         (status, body),
@@ -189,21 +210,16 @@ async fn akamai_functions_has_no_sqlite() {
 /// (a delete is a write), just before the registration.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn akamai_functions_a_registration_past_the_write_rate_is_503_then_succeeds() {
-    if !on_the_host("akamai_functions_a_registration_past_the_write_rate_is_503_then_succeeds") {
-        return;
-    }
-    let options = AppOptions {
-        platform: Some(Platform::AkamaiFunctions),
-        ..AppOptions::default()
-    };
-    let app = spawn_app_with(
-        Target {
-            build: Build::Wasi02,
-            sql: Sql::Postgres,
-        },
-        options,
+    let Some(app) = spawn_on(
+        "akamai_functions_a_registration_past_the_write_rate_is_503_then_succeeds",
+        Platform::AkamaiFunctions,
+        AKAMAI_FUNCTIONS,
+        AppOptions::default(),
     )
-    .await;
+    .await
+    else {
+        return;
+    };
     // Tokens, and the signing key the first one makes, before the writes are spent.
     let tokens = [app.token().await, app.token().await, app.token().await];
     for (attempt, token) in tokens.iter().enumerate() {
@@ -216,7 +232,7 @@ async fn akamai_functions_a_registration_past_the_write_rate_is_503_then_succeed
         let removal = app
             .client
             .post(app.url("/api/v1/maintenance/photos"))
-            .header("Seed-Key", crate::helpers::SEED_KEY)
+            .header("Seed-Key", SEED_KEY)
             .json(&json!({ "remove": orphans }))
             .send()
             .await
@@ -227,24 +243,12 @@ async fn akamai_functions_a_registration_past_the_write_rate_is_503_then_succeed
         }
         let users_before = app.total_users().await;
         let registration = Registration::valid(attempt as u32 + 1);
-        let response = app
-            .client
-            .post(app.url("/api/v1/users"))
-            .header("Token", token)
-            .multipart(registration.form())
-            .send()
-            .await
-            .expect("registration");
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let (status, body) = crate::helpers::json(response).await;
+        let (status, retry_after, body) = register_with_token(&app, token, &registration).await;
         if status == 201 {
             // This machine took over a second between the two: the window had moved on.
             continue;
         }
-        assert_eq!((status, retry_after.as_deref()), (503, Some("5")), "{body}");
+        assert_eq!((status, retry_after.as_str()), (503, "5"), "{body}");
         assert_eq!(app.total_users().await, users_before, "nothing registered");
 
         tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;

@@ -142,6 +142,27 @@ impl Browser {
         self.client.execute(script, vec![]).await.expect("script")
     }
 
+    /// Clicks "Show more" and waits until `cards` users are listed.
+    async fn show_more(&self, cards: usize) {
+        self.client
+            .find(Locator::Id("show-more"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.wait_until(&format!("{CARDS} === {cards}"), "the next page")
+            .await;
+    }
+
+    /// The ids of the listed users, top to bottom.
+    async fn card_ids(&self) -> Vec<i64> {
+        let ids = self
+            .eval("return [...document.querySelectorAll('#user-list .card')].map(c => Number(c.dataset.userId))")
+            .await;
+        serde_json::from_value(ids).unwrap()
+    }
+
     async fn close(self) {
         let Browser {
             client, mut driver, ..
@@ -220,17 +241,7 @@ browser_test! {
             .await;
         browser.screenshot("first-page").await;
         for expected in [12, 14] {
-            browser
-                .client
-                .find(Locator::Id("show-more"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-            browser
-                .wait_until(&format!("{CARDS} === {expected}"), "the next page")
-                .await;
+            browser.show_more(expected).await;
         }
         browser
             .wait_until(
@@ -240,10 +251,7 @@ browser_test! {
             .await;
         browser.screenshot("all-pages").await;
 
-        let ids = browser
-            .eval("return [...document.querySelectorAll('#user-list .card')].map(c => Number(c.dataset.userId))")
-            .await;
-        let ids: Vec<i64> = serde_json::from_value(ids).unwrap();
+        let ids = browser.card_ids().await;
         let mut newest_first = ids.clone();
         newest_first.sort_unstable_by(|a, b| b.cmp(a));
         assert_eq!(ids, newest_first);
@@ -270,17 +278,7 @@ browser_test! {
             let (status, body) = app.register(&Registration::valid(n)).await;
             assert_eq!(status, 201, "{body}");
             app.seed(2).await;
-            browser
-                .client
-                .find(Locator::Id("show-more"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-            browser
-                .wait_until(&format!("{CARDS} === {expected}"), "the next page")
-                .await;
+            browser.show_more(expected).await;
         }
         browser
             .wait_until(
@@ -290,10 +288,7 @@ browser_test! {
             .await;
         browser.screenshot("all-pages").await;
 
-        let ids = browser
-            .eval("return [...document.querySelectorAll('#user-list .card')].map(c => Number(c.dataset.userId))")
-            .await;
-        let ids: Vec<i64> = serde_json::from_value(ids).unwrap();
+        let ids = browser.card_ids().await;
         assert_eq!(ids, at_start, "the users there were when the list loaded, each once");
         assert_eq!(app.total_users().await, 14 + 2 * 3);
         browser.close().await;
