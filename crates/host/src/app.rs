@@ -332,11 +332,11 @@ impl App {
 }
 
 /// Whether an `allowed_outbound_hosts` pattern names a component of the application
-/// (`http://registration.spin.internal`).
+/// (`http://registration.spin.internal`, or all of them: `http://*.spin.internal`).
 fn names_a_component(pattern: &str) -> bool {
     let host = pattern.split_once("://").map_or(pattern, |(_, rest)| rest);
     let host = host.split(['/', ':']).next().unwrap_or(host);
-    chaining_target(host).is_some() || host == "*.spin.internal"
+    chaining_target(host).is_some()
 }
 
 impl App {
@@ -348,5 +348,28 @@ impl App {
     /// (component, route) pairs for the start-up banner, in manifest order.
     pub fn routes(&self) -> Vec<(String, String)> {
         self.route_list.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_hosts_are_told_from_the_others() {
+        for pattern in [
+            "http://registration.spin.internal",
+            "http://*.spin.internal",
+            "https://registration.spin.internal:443/path",
+        ] {
+            assert!(names_a_component(pattern), "{pattern}");
+        }
+        for pattern in [
+            "postgres://127.0.0.1:5432",
+            "https://api.tinify.com",
+            "http://a.b.spin.internal",
+        ] {
+            assert!(!names_a_component(pattern), "{pattern}");
+        }
     }
 }
