@@ -40,6 +40,10 @@ pub enum ApiError {
     /// that is down): `503` with `Retry-After`, logged. Nothing was registered and the
     /// token is still unused, so the client may send the same request again.
     StoreRefused(anyhow::Error),
+    /// A registration not performed by its deadline (`registration_deadline_seconds`): a
+    /// store or TinyPNG too slow. `503` with `Retry-After`, logged: nothing was registered,
+    /// the token is still unused, and the same request may be sent again.
+    DeadlinePassed(&'static str),
     /// A server fault (database down, misconfiguration): `500`, logged, never detailed.
     Internal(anyhow::Error),
 }
@@ -56,7 +60,7 @@ impl ApiError {
             Self::UserExists => StatusCode::CONFLICT,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::StoreRefused(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreRefused(_) | Self::DeadlinePassed(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,6 +96,10 @@ impl ApiError {
                 "The registration could not be stored just now. Nothing was registered; try again later.",
                 None,
             ),
+            Self::DeadlinePassed(_) => (
+                "The registration could not be completed in time. Nothing was registered; try again later.",
+                None,
+            ),
             Self::Internal(_) => ("Internal server error", None),
         };
         ErrorBody {
@@ -106,6 +114,9 @@ impl ApiError {
         match &self {
             Self::Internal(cause) => eprintln!("internal error: {cause:#}"),
             Self::StoreRefused(cause) => eprintln!("a store refused a registration: {cause:#}"),
+            Self::DeadlinePassed(step) => {
+                eprintln!("a registration passed its deadline {step}; nothing was registered");
+            }
             _ => {}
         }
         let mut reply = json(self.status(), &self.body());
@@ -115,7 +126,7 @@ impl ApiError {
             http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         );
-        if let Self::StoreRefused(_) = &self {
+        if let Self::StoreRefused(_) | Self::DeadlinePassed(_) = &self {
             reply.headers_mut().insert(
                 http::header::RETRY_AFTER,
                 HeaderValue::from(RETRY_AFTER_SECONDS),
@@ -241,6 +252,22 @@ mod tests {
         assert_eq!(reply.headers()[http::header::RETRY_AFTER], "5");
         let body = ApiError::StoreRefused(anyhow::anyhow!("photos: 1024 keys")).body();
         assert!(!body.message.contains("1024"), "{}", body.message);
+    }
+
+    #[test]
+    fn a_registration_past_its_deadline_is_503_with_retry_after() {
+        let reply = ApiError::DeadlinePassed("writing the photo").into_reply();
+        assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(reply.headers()[http::header::RETRY_AFTER], "5");
+        assert_eq!(reply.headers()[http::header::CACHE_CONTROL], "no-store");
+        let body = body_json(reply);
+        assert_eq!(body["success"], false);
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Nothing was registered")),
+            "{body}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod deadline;
 pub mod fields;
 pub mod paging;
 pub mod photo_file;

@@ -101,8 +101,10 @@ pub mod vars {
     pub const USERS_CACHE_IMMUTABLE_MAX_AGE: &str = "users_cache_immutable_max_age";
     /// Where photos are kept: `key-value` (the `photos` store) or `database`.
     pub const PHOTO_STORE: &str = "photo_store";
-    /// Seconds a registration's body may take to arrive.
+    /// Seconds a registration's body may take to arrive; unset: the registration's deadline.
     pub const REGISTRATION_BODY_TIMEOUT_SECONDS: &str = "registration_body_timeout_seconds";
+    /// Seconds from a registration's arrival by which it is performed or not at all.
+    pub const REGISTRATION_DEADLINE_SECONDS: &str = "registration_deadline_seconds";
 }
 
 /// Runs `handler` for `request` with the contract's CORS and error handling around it.
@@ -230,6 +232,14 @@ pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Now, in Unix milliseconds.
+pub fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or_default()
 }
 

@@ -1,20 +1,29 @@
 //! `POST /api/v1/users`: registration, checked in the contract's order (token, fields,
-//! uniqueness) and made atomic by one SQL insert.
+//! uniqueness) and made atomic by one SQL insert, performed by its deadline or not at all.
 //!
 //! Served by the `registration` component in the WASI 0.3 build (reached from `users`
 //! through service chaining) and by `users` itself in the WASI 0.2 build (docs/design.md,
 //! "Reads never wait behind photos").
 //!
 //! With `photo_store = key-value` (the default) the photo is stored before the user row so
-//! a user never lacks one; if the insert loses a race, the photo is deleted again. With
-//! `photo_store = database` the photo and the user are one statement. The token's single
-//! use is the UNIQUE `users.registration_token` column, written by that same insert.
+//! a user never lacks one; if the insert does not take effect, the photo is deleted again.
+//! With `photo_store = database` the photo and the user are one statement. The token's
+//! single use is the UNIQUE `users.registration_token` column, written by that same insert.
+//!
+//! The deadline (`registration_deadline_seconds`) runs from the request's arrival. Every
+//! step before the writes is abandoned when it passes (WASI 0.3), or, where the guest
+//! cannot leave a host call (a WASI 0.2 store call blocks), its late result is discarded.
+//! A photo written late is deleted again. The insert carries the deadline into the
+//! database, which writes nothing once its clock has passed it. So past the deadline the
+//! answer is `503` with nothing written and the token unused: a client that gave up may
+//! always send the same request again (docs/design.md, "One deadline per registration").
 
 use std::time::Duration;
 
 use api::wire::CreatedBody;
 use api::{ApiError, Reply};
 use domain::FieldErrors;
+use domain::deadline::Deadline;
 use domain::fields::{parse_integer, present};
 use domain::photo_file::PhotoFile;
 use domain::registration::{Registration, UNKNOWN_POSITION};
@@ -22,21 +31,50 @@ use domain::token::{PresentedToken, TokenKey};
 use http::StatusCode;
 use http_body_util::BodyDataStream;
 use platform::Request;
-use platform::vars;
 use storage::{Database, NewUser, PhotoHome, PhotoStore, StoreError};
 
+mod limits;
 mod optimize;
 
+use crate::limits::Limits;
 use crate::optimize::optimize;
 
 /// Registers the user `request` describes, or says why not in the contract's terms.
 pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
+    let limits = Limits::read().await;
+    let deadline = Deadline::after(platform::unix_millis(), limits.deadline);
+    let checked = in_time(deadline, check(request, &limits, deadline))
+        .await
+        .ok_or(ApiError::DeadlinePassed("before its writes"))??;
+    let user_id = write(checked, deadline).await?;
+    Ok(api::json(
+        StatusCode::CREATED,
+        &CreatedBody {
+            success: true,
+            user_id,
+            message: "New user successfully registered",
+        },
+    ))
+}
+
+/// A registration that passed every check, with its optimised photo: what is written.
+struct Checked {
+    db: Database,
+    token_key: TokenKey,
+    registration: Registration,
+    email_key: String,
+    jpeg: Vec<u8>,
+}
+
+/// Everything before the writes, in the contract's order; reads only, so abandoning it at
+/// any point leaves nothing behind.
+async fn check(request: Request, limits: &Limits, deadline: Deadline) -> Result<Checked, ApiError> {
     let (parts, body) = request.into_parts();
 
     // 1. Token: before reading the body, so an unauthorised upload costs nothing.
     let token_key = valid_token(&parts.headers).await?;
     let db = Database::open(
-        &platform::setting(vars::DATABASE_URL).await?,
+        &platform::setting(platform::vars::DATABASE_URL).await?,
         platform::postgres_ca_root,
     )
     .await?;
@@ -59,8 +97,11 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
     });
     // The body has its time to arrive: a client that stalls does not hold an instance
     // and its buffers open for as long as it likes (Spin sets no timeout of its own).
+    let body_time = deadline
+        .remaining_before(platform::unix_millis(), limits.writes_reserve())
+        .map_or(Duration::ZERO, |left| left.min(limits.body));
     let upload = platform::within(
-        body_timeout().await,
+        body_time,
         api::multipart::read_registration(content_type.as_deref(), content_length, stream),
     )
     .await
@@ -83,8 +124,8 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
         return Err(ApiError::Validation(errors));
     };
 
-    // 3. Uniqueness: checked now so a duplicate costs no TinyPNG call; the insert below
-    //    checks again, atomically.
+    // 3. Uniqueness: checked now so a duplicate costs no TinyPNG call; the insert checks
+    //    again, atomically.
     let email_key = registration.email.unique_key();
     if db
         .identity_taken(&email_key, registration.phone.as_ref())
@@ -93,66 +134,132 @@ pub async fn create_user(request: Request) -> Result<Reply, ApiError> {
         return Err(ApiError::UserExists);
     }
 
-    // 4. Photo and user.
-    let jpeg = optimize(thumbnail).await;
-    let file = PhotoFile::from_random(platform::random_bytes()?);
-    let user = new_user(registration, email_key, &file, &token_key);
-    let inserted = match platform::photo_home().await? {
-        PhotoHome::Database => db.insert_user_with_photo(&user, &jpeg).await,
-        PhotoHome::KeyValue => {
-            let photos = PhotoStore::open().await.map_err(refused)?;
-            photos.put(file.as_str(), &jpeg).await.map_err(refused)?;
-            let inserted = db.insert_user(&user).await;
-            if inserted.is_err() {
-                remove_unused_photo(&db, &photos, &file).await;
-            }
-            inserted
-        }
-    };
-    match inserted {
-        Ok(()) => {}
-        // Lost a race: to this token's other use, or to the same email/phone.
-        Err(StoreError::Conflict(_)) if db.token_used(token_key.as_str()).await? => {
-            return Err(ApiError::TokenExpired);
-        }
-        Err(StoreError::Conflict(_)) => return Err(ApiError::UserExists),
-        // An error may still have come after the insert took effect (a connection lost on
-        // the way back): only a user with this photo says which.
-        Err(other) => {
-            if !db.photo_in_use(file.as_str()).await? {
-                return Err(refused(other));
-            }
-        }
-    }
-    // Registered: whatever fails from here is a 500, never an answer saying otherwise.
-    let user_id = db.user_id_by_token(token_key.as_str()).await?;
-
-    Ok(api::json(
-        StatusCode::CREATED,
-        &CreatedBody {
-            success: true,
-            user_id,
-            message: "New user successfully registered",
-        },
-    ))
+    // 4. The photo, optimised in the time left before the writes' share.
+    let budget = deadline.remaining_before(platform::unix_millis(), limits.writes_reserve());
+    let jpeg = optimize(thumbnail, budget).await;
+    Ok(Checked {
+        db,
+        token_key,
+        registration,
+        email_key,
+        jpeg,
+    })
 }
 
-/// Removes the photo of a registration whose insert failed, once the database says no
-/// user has it (the insert did not take effect after all). When the database cannot say,
-/// the photo stays: an orphan the maintenance endpoint finds, where removing it could leave
-/// a user without a photo.
-async fn remove_unused_photo(db: &Database, photos: &PhotoStore, file: &PhotoFile) {
-    match db.photo_in_use(file.as_str()).await {
-        Ok(false) => {
-            if let Err(e) = photos.delete(file.as_str()).await {
-                eprintln!("could not remove the photo of a failed registration: {e:#}");
-            }
-        }
-        Ok(true) => {}
-        Err(e) => eprintln!(
-            "kept the photo {} of a failed registration: the database cannot say whether it was registered ({e:#})",
-            file.as_str()
+/// Writes the checked registration by `deadline`: its photo, then its user (or both in one
+/// statement). The new user's id, or why nothing was registered.
+async fn write(checked: Checked, deadline: Deadline) -> Result<i64, ApiError> {
+    let Checked {
+        db,
+        token_key,
+        registration,
+        email_key,
+        jpeg,
+    } = checked;
+    let file = PhotoFile::from_random(platform::random_bytes()?);
+    let user = new_user(registration, email_key, &file, &token_key);
+    let (inserted, photos) = match platform::photo_home().await? {
+        PhotoHome::Database => (
+            db.insert_user_with_photo(&user, &jpeg, deadline.unix_millis())
+                .await,
+            None,
         ),
+        PhotoHome::KeyValue => {
+            let photos = put_photo(&file, &jpeg, deadline).await?;
+            (
+                db.insert_user(&user, deadline.unix_millis()).await,
+                Some(photos),
+            )
+        }
+    };
+    let outcome = outcome(&db, inserted, &file, &token_key).await;
+    if let (Outcome::NotWritten(_), Some(photos)) = (&outcome, &photos) {
+        remove_photo(photos, &file).await;
+    }
+    match outcome {
+        Outcome::Registered(id) => Ok(id),
+        // A photo whose user the database cannot confirm stays: an orphan the maintenance
+        // check finds, where removing it could leave a user without a photo.
+        Outcome::NotWritten(error) | Outcome::Unknown(error) => Err(error),
+    }
+}
+
+/// Writes the photo to the `photos` store, by `deadline`. A write still pending then is
+/// abandoned (WASI 0.3) and one that answers late (a WASI 0.2 store call the guest cannot
+/// leave) is not kept: either way the photo is deleted again, on the same store
+/// connection, after the write.
+async fn put_photo(
+    file: &PhotoFile,
+    jpeg: &[u8],
+    deadline: Deadline,
+) -> Result<PhotoStore, ApiError> {
+    let photos = PhotoStore::open().await.map_err(refused)?;
+    match in_time(deadline, photos.put(file.as_str(), jpeg)).await {
+        Some(Ok(())) => Ok(photos),
+        Some(Err(refusal)) => Err(refused(refusal)),
+        None => {
+            remove_photo(&photos, file).await;
+            Err(ApiError::DeadlinePassed("writing the photo"))
+        }
+    }
+}
+
+/// `step`'s output if it comes before `deadline`; `None` if it comes later or not at all
+/// (then it is dropped unfinished).
+async fn in_time<T>(deadline: Deadline, step: impl Future<Output = T>) -> Option<T> {
+    let left = deadline.remaining(platform::unix_millis())?;
+    let output = platform::within(left, step).await.ok()?;
+    // A blocking host call (WASI 0.2) returns whenever it does: check again.
+    deadline.remaining(platform::unix_millis()).map(|_| output)
+}
+
+/// What became of a registration's insert.
+enum Outcome {
+    /// The user exists, with this id.
+    Registered(i64),
+    /// No user was written: the error to answer.
+    NotWritten(ApiError),
+    /// The database cannot say: the error to answer.
+    Unknown(ApiError),
+}
+
+/// Whether `inserted` took effect. The insert's own answer is not enough: it may have come
+/// back late and empty (the database's clock had passed the deadline, so it wrote nothing),
+/// or as an error after the row was written (a connection lost on the way back). The user
+/// with this request's photo says which.
+async fn outcome(
+    db: &Database,
+    inserted: Result<(), StoreError>,
+    file: &PhotoFile,
+    token_key: &TokenKey,
+) -> Outcome {
+    if let Err(StoreError::Conflict(_)) = inserted {
+        // A lost race, to this token's other use or to the same email or phone: the
+        // statement failed whole.
+        return Outcome::NotWritten(match db.token_used(token_key.as_str()).await {
+            Ok(true) => ApiError::TokenExpired,
+            Ok(false) => ApiError::UserExists,
+            Err(e) => e.into(),
+        });
+    }
+    match db.user_id_by_photo(file.as_str()).await {
+        Ok(Some(id)) => Outcome::Registered(id),
+        Ok(None) => Outcome::NotWritten(match inserted {
+            Ok(()) => ApiError::DeadlinePassed("in the database"),
+            Err(refusal) => refused(refusal),
+        }),
+        Err(e) => Outcome::Unknown(e.into()),
+    }
+}
+
+/// Deletes the photo of a registration that wrote no user. Its failure is logged: the
+/// photo is then an orphan the maintenance check finds.
+async fn remove_photo(photos: &PhotoStore, file: &PhotoFile) {
+    if let Err(e) = photos.delete(file.as_str()).await {
+        eprintln!(
+            "could not remove the photo {} of a registration that wrote no user: {e:#}",
+            file.as_str()
+        );
     }
 }
 
@@ -164,21 +271,6 @@ fn refused(error: StoreError) -> ApiError {
         conflict @ StoreError::Conflict(_) => ApiError::StoreRefused(conflict.into()),
     }
 }
-
-/// How long a registration's body may take to arrive (`registration_body_timeout_seconds`).
-async fn body_timeout() -> Duration {
-    let seconds = platform::setting_or(vars::REGISTRATION_BODY_TIMEOUT_SECONDS, "").await;
-    seconds
-        .trim()
-        .parse()
-        .ok()
-        .filter(|&s| s > 0)
-        .map_or(DEFAULT_BODY_TIMEOUT, Duration::from_secs)
-}
-
-/// Time for a registration's body when `registration_body_timeout_seconds` is unset: 5 MiB
-/// at 700 kbit/s, a slow mobile uplink.
-pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The single-use key of the request's token, if the token is ours and unexpired. Whether
 /// it was used already is the database's to say.

@@ -9,8 +9,15 @@ use url::Url;
 /// TinyPNG's version of `jpeg`. Without an API key, or when TinyPNG fails, answers
 /// something that is not a sound 70x70 JPEG, or times out, `jpeg` itself is kept and the
 /// reason logged: a registration never fails for the optimiser, and waits for it at most
-/// the configured timeout per call.
-pub async fn optimize(jpeg: Vec<u8>) -> Vec<u8> {
+/// the configured timeout per call and `budget` in all (`None`: no time is left for it
+/// before the registration's writes).
+pub async fn optimize(jpeg: Vec<u8>, budget: Option<Duration>) -> Vec<u8> {
+    let Some(budget) = budget else {
+        eprintln!(
+            "tinify: no time left before the registration's deadline; keeping the local JPEG"
+        );
+        return jpeg;
+    };
     let key = platform::setting_or(vars::TINIFY_API_KEY, "").await;
     if key.trim().is_empty() {
         eprintln!("tinify: no API key configured; keeping the local JPEG");
@@ -28,8 +35,19 @@ pub async fn optimize(jpeg: Vec<u8>) -> Vec<u8> {
         .map(Duration::from_millis)
         .unwrap_or(tinify::DEFAULT_TIMEOUT);
 
-    let client = TinifyClient::new(base, ApiKey::new(key.trim()), timeout, SpinTransport);
-    match client.shrink(&jpeg).await {
+    let client = TinifyClient::new(
+        base,
+        ApiKey::new(key.trim()),
+        timeout.min(budget),
+        SpinTransport,
+    );
+    let Ok(shrunk) = platform::within(budget, client.shrink(&jpeg)).await else {
+        eprintln!(
+            "tinify: no answer within the registration's time for it; keeping the local JPEG"
+        );
+        return jpeg;
+    };
+    match shrunk {
         Ok(smaller) => match photo::check(&smaller) {
             Ok(d) if d.width == photo::THUMBNAIL_SIDE && d.height == photo::THUMBNAIL_SIDE => {
                 smaller

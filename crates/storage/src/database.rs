@@ -176,26 +176,46 @@ const USER_BY_ID: ReadSql = read_sql!(concat!(
 const IDENTITY_TAKEN: Sql = sql!(
     "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE email_key = ?1 OR phone = ?2 LIMIT 1) AS hit"
 );
-const TOKEN_USED: Sql =
-    sql!("SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE registration_token = ?1) AS hit");
+// A registration's first statement: a read, so a new connection checks the schema inside
+// it rather than in a statement of its own.
+const TOKEN_USED: ReadSql =
+    read_sql!("COUNT(*) FROM (SELECT 1 FROM users WHERE registration_token = ?1) AS hit");
 const PHOTO_IN_USE: Sql =
     sql!("SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE photo = ?1 LIMIT 1) AS hit");
 // Executed, not queried: a unique violation met while reading a statement's rows (`INSERT …
 // RETURNING`) reaches WASI 0.2 components as text without its SQLSTATE, under Spin 3.6.3 and
-// 4.1 alike, and a lost race would be a 500; `execute` keeps the SQLSTATE. The new id is
-// then read by the token, which is unique.
-const INSERT_USER: Sql = sql!(
-    "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-);
-const USER_ID_BY_TOKEN: Sql = sql!("SELECT id FROM users WHERE registration_token = ?1");
+// 4.1 alike, and a lost race would be a 500; `execute` keeps the SQLSTATE. Whether the row
+// was written, and its id, is then read by its photo's name, which is unique to the request.
+//
+// A registration's deadline rides in the statement (?9, Unix milliseconds): the row is
+// written only while the database's clock is before it, so an insert held up on its way
+// (a stalled connection, a pool wait) writes nothing once its client has been told, or is
+// about to be told, that nothing was registered. PostgreSQL's `clock_timestamp()` is the
+// moment the row is made, not the transaction's start; SQLite's `julianday('now')` is read
+// once per statement. The SELECT's columns are cast because PostgreSQL takes a parameter's
+// type from where it stands, and a SELECT list gives it none.
+const INSERT_USER: Sql = Sql {
+    sqlite: "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+             WHERE (julianday('now') - 2440587.5) * 86400000.0 < ?9",
+    postgres: "INSERT INTO users (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token) \
+               SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), \
+                      CAST($5 AS BIGINT), CAST($6 AS BIGINT), CAST($7 AS TEXT), CAST($8 AS TEXT) \
+               WHERE EXTRACT(EPOCH FROM clock_timestamp()) * 1000 < CAST($9 AS BIGINT)",
+};
+const USER_ID_BY_PHOTO: Sql = sql!("SELECT id FROM users WHERE photo = ?1");
 // A user with its photo (`photo_store = database`): the `registrations` view's trigger
 // (migration 0005) inserts both in this one statement, so neither is ever written alone.
-// Executed, as INSERT_USER is, to keep a conflict's SQLSTATE.
-const INSERT_REGISTRATION: Sql = sql!(
-    "INSERT INTO registrations (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token, photo_jpeg) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-);
+// Executed and bounded by the deadline (?10) as INSERT_USER is.
+const INSERT_REGISTRATION: Sql = Sql {
+    sqlite: "INSERT INTO registrations (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token, photo_jpeg) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+             WHERE (julianday('now') - 2440587.5) * 86400000.0 < ?10",
+    postgres: "INSERT INTO registrations (name, email, email_key, phone, position_id, registration_timestamp, photo, registration_token, photo_jpeg) \
+               SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), \
+                      CAST($5 AS BIGINT), CAST($6 AS BIGINT), CAST($7 AS TEXT), CAST($8 AS TEXT), CAST($9 AS BYTEA) \
+               WHERE EXTRACT(EPOCH FROM clock_timestamp()) * 1000 < CAST($10 AS BIGINT)",
+};
 const PHOTO_BYTES: ReadSql = read_sql!(
     "p.jpeg FROM (SELECT CAST(?1 AS TEXT) AS file) AS wanted LEFT JOIN photos p ON p.file = wanted.file"
 );
@@ -532,35 +552,41 @@ impl Database {
 
     /// Whether a user was registered with the token whose digest is `token_key`.
     pub async fn token_used(&self, token_key: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .query_one_int(&TOKEN_USED, &[Param::Text(token_key)])
-            .await?
-            > 0)
+        let rows = self.read(&TOKEN_USED, &[Param::Text(token_key)]).await?;
+        let uses = first_int(&rows).ok_or_else(|| StoreError::unavailable("no count"))?;
+        Ok(uses > 0)
     }
 
-    /// Inserts `user`. The insert is the whole registration in SQL: the UNIQUE constraints
-    /// on email, phone and token decide concurrent attempts, and the loser gets
-    /// [`StoreError::Conflict`]. The new id is [`Database::user_id_by_token`]'s to read.
-    pub async fn insert_user(&self, user: &NewUser) -> Result<(), StoreError> {
-        self.execute(&INSERT_USER, &user_params(user)).await
+    /// Inserts `user` unless the database's clock has reached `deadline` (Unix
+    /// milliseconds): then nothing is written, and [`Database::user_id_by_photo`] finds no
+    /// one. The insert is the whole registration in SQL: the UNIQUE constraints on email,
+    /// phone and token decide concurrent attempts, and the loser gets
+    /// [`StoreError::Conflict`].
+    pub async fn insert_user(&self, user: &NewUser, deadline: u64) -> Result<(), StoreError> {
+        let mut params = user_params(user);
+        params.push(Param::Int(i64::try_from(deadline).unwrap_or(i64::MAX)));
+        self.execute(&INSERT_USER, &params).await
     }
 
-    /// The id of the user registered with the token whose digest is `token_key`.
-    pub async fn user_id_by_token(&self, token_key: &str) -> Result<i64, StoreError> {
-        self.query_one_int(&USER_ID_BY_TOKEN, &[Param::Text(token_key)])
-            .await
+    /// The id of the user whose photo is named `file`, if there is one: a registration's
+    /// photo name is its own, so this says whether its insert took effect.
+    pub async fn user_id_by_photo(&self, file: &str) -> Result<Option<i64>, StoreError> {
+        let rows = self.query(&USER_ID_BY_PHOTO, &[Param::Text(file)]).await?;
+        Ok(first_int(&rows))
     }
 
     /// Inserts `user` together with its photo, `jpeg` under the name `user.photo`, in one
-    /// statement (`photo_store = database`): both are written or neither is. A lost race is
-    /// [`StoreError::Conflict`], as for [`Database::insert_user`].
+    /// statement (`photo_store = database`): both are written or neither is, and neither
+    /// once the database's clock has reached `deadline`, as for [`Database::insert_user`].
     pub async fn insert_user_with_photo(
         &self,
         user: &NewUser,
         jpeg: &[u8],
+        deadline: u64,
     ) -> Result<(), StoreError> {
         let mut params = user_params(user);
         params.push(Param::Bytes(jpeg));
+        params.push(Param::Int(i64::try_from(deadline).unwrap_or(i64::MAX)));
         self.execute(&INSERT_REGISTRATION, &params).await
     }
 
@@ -758,7 +784,7 @@ mod tests {
         assert!(Backend::from_url("mysql://db").is_err());
     }
 
-    const ALL: [&Sql; 20] = [
+    const ALL: [&Sql; 21] = [
         &SELECT_POSITIONS.plain,
         &SELECT_POSITIONS.checking,
         &POSITION_EXISTS,
@@ -767,10 +793,11 @@ mod tests {
         &USER_BY_ID.plain,
         &USER_BY_ID.checking,
         &IDENTITY_TAKEN,
-        &TOKEN_USED,
+        &TOKEN_USED.plain,
+        &TOKEN_USED.checking,
         &PHOTO_IN_USE,
         &INSERT_USER,
-        &USER_ID_BY_TOKEN,
+        &USER_ID_BY_PHOTO,
         &INSERT_POSITION_IF_MISSING,
         &SCHEMA_VERSION,
         &INSERT_REGISTRATION,
@@ -781,9 +808,87 @@ mod tests {
         &DELETE_PHOTO,
     ];
 
+    /// A migrated SQLite database in memory, and now in Unix milliseconds.
+    fn migrated_sqlite() -> (rusqlite::Connection, i64) {
+        let db = rusqlite::Connection::open_in_memory().expect("SQLite in memory");
+        for migration in MIGRATIONS {
+            db.execute_batch(migration.sqlite).expect(migration.name);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("a clock after 1970");
+        (db, i64::try_from(now.as_millis()).expect("milliseconds"))
+    }
+
+    fn count(db: &rusqlite::Connection, table: &str) -> i64 {
+        db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+            row.get(0)
+        })
+        .expect("a count")
+    }
+
+    #[test]
+    fn an_insert_reaching_sqlite_after_its_deadline_writes_nothing() {
+        let (db, now) = migrated_sqlite();
+        let insert = |n: i64, deadline: i64| {
+            db.execute(
+                INSERT_USER.sqlite,
+                rusqlite::params![
+                    "Ann",
+                    format!("ann{n}@example.com"),
+                    format!("ann{n}@example.com"),
+                    format!("+38050000000{n}"),
+                    1,
+                    now / 1000,
+                    format!("photo{n}.jpeg"),
+                    format!("token{n}"),
+                    deadline
+                ],
+            )
+            .expect("the insert runs")
+        };
+        assert_eq!(insert(1, now - 1), 0);
+        assert_eq!(count(&db, "users"), 0);
+        assert_eq!(insert(2, now + 60_000), 1);
+        assert_eq!(count(&db, "users"), 1);
+    }
+
+    #[test]
+    fn a_registration_reaching_sqlite_after_its_deadline_writes_neither_user_nor_photo() {
+        let (db, now) = migrated_sqlite();
+        let insert = |n: i64, deadline: i64| {
+            db.execute(
+                INSERT_REGISTRATION.sqlite,
+                rusqlite::params![
+                    "Ann",
+                    format!("ann{n}@example.com"),
+                    format!("ann{n}@example.com"),
+                    format!("+38050000000{n}"),
+                    1,
+                    now / 1000,
+                    format!("photo{n}.jpeg"),
+                    format!("token{n}"),
+                    vec![0xffu8, 0xd8, 0xff, 0xd9],
+                    deadline
+                ],
+            )
+            .expect("the insert runs");
+        };
+        insert(1, now - 1);
+        assert_eq!((count(&db, "users"), count(&db, "photos")), (0, 0));
+        insert(2, now + 60_000);
+        assert_eq!((count(&db, "users"), count(&db, "photos")), (1, 1));
+    }
+
     #[test]
     fn a_checking_read_is_its_read_with_the_schema_version_first() {
-        for read in [&SELECT_POSITIONS, &USERS_PAGE, &USER_BY_ID, &PHOTO_BYTES] {
+        for read in [
+            &SELECT_POSITIONS,
+            &USERS_PAGE,
+            &USER_BY_ID,
+            &PHOTO_BYTES,
+            &TOKEN_USED,
+        ] {
             for (plain, checking) in [
                 (read.plain.sqlite, read.checking.sqlite),
                 (read.plain.postgres, read.checking.postgres),
@@ -813,11 +918,14 @@ mod tests {
     #[test]
     fn a_statement_written_once_gets_dollar_placeholders() {
         assert_eq!(
-            TOKEN_USED.postgres,
+            TOKEN_USED.plain.postgres,
             "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE registration_token = $1) AS hit"
         );
-        assert_eq!(INSERT_USER.postgres.matches('$').count(), 8);
-        assert_eq!(INSERT_USER.sqlite.replace('?', "$"), INSERT_USER.postgres);
+        assert_eq!(INSERT_PHOTO_IF_MISSING.postgres.matches('$').count(), 2);
+        assert_eq!(
+            INSERT_PHOTO_IF_MISSING.sqlite.replace('?', "$"),
+            INSERT_PHOTO_IF_MISSING.postgres
+        );
     }
 
     #[test]
