@@ -101,7 +101,8 @@ pub fn redis_stores_config<'a>(stores: impl IntoIterator<Item = (&'a str, String
 /// Defines one test that runs on every [`Target`]: `name::sqlite` and `name::postgres` on the
 /// WASI 0.3 build, `name::wasi02_sqlite` and `name::wasi02_postgres` on the WASI 0.2 one.
 /// `wasi03_only:` before the function limits it to the WASI 0.3 build, for what only that
-/// build does (one instance serving many requests at once).
+/// build does (one instance serving many requests at once); `postgres_only:` to PostgreSQL,
+/// for what needs a database across a network.
 #[macro_export]
 macro_rules! e2e_test {
     ($(#[$doc:meta])* async fn $name:ident($target:ident: Target) $body:block) => {
@@ -112,6 +113,10 @@ macro_rules! e2e_test {
     (wasi03_only: $(#[$doc:meta])* async fn $name:ident($target:ident: Target) $body:block) => {
         $crate::e2e_test!(@tests [$(#[$doc])*] $name $target $body;
             sqlite: Wasi03 Sqlite, postgres: Wasi03 Postgres);
+    };
+    (postgres_only: $(#[$doc:meta])* async fn $name:ident($target:ident: Target) $body:block) => {
+        $crate::e2e_test!(@tests [$(#[$doc])*] $name $target $body;
+            postgres: Wasi03 Postgres, wasi02_postgres: Wasi02 Postgres);
     };
     (@tests [$(#[$doc:meta])*] $name:ident $target:ident $body:block;
         $($test:ident: $build:ident $sql:ident),+) => {
@@ -237,8 +242,16 @@ pub struct AppOptions {
     pub users_cache_shared_max_age: u32,
     /// `users_cache_immutable_max_age`.
     pub users_cache_immutable_max_age: u32,
-    /// `registration_body_timeout_seconds`.
+    /// `registration_body_timeout_seconds`; 0: unset (the deadline).
     pub registration_body_timeout_seconds: u32,
+    /// `registration_deadline_seconds`; 0: unset (the app's default).
+    pub registration_deadline_seconds: u32,
+    /// The key-value stores in Redis at this `redis://host:port` (one database per store),
+    /// instead of Spin's SQLite files.
+    pub key_value_redis: Option<String>,
+    /// PostgreSQL runs only: reach it in plain text through this proxy (say, a
+    /// `StallingProxy`) instead of directly.
+    pub postgres_via: Option<std::net::SocketAddr>,
     /// `photo_store`: `key-value` or `database`.
     pub photo_store: &'static str,
     /// A hosted platform's limits for the repository's host to impose (`--platform`);
@@ -261,9 +274,21 @@ impl Default for AppOptions {
             users_cache_shared_max_age: 0,
             users_cache_immutable_max_age: 31_536_000,
             registration_body_timeout_seconds: 60,
+            registration_deadline_seconds: 0,
+            key_value_redis: None,
+            postgres_via: None,
             photo_store: "key-value",
             platform: None,
         }
+    }
+}
+
+/// A variable's value: empty (unset, the app's default) for 0.
+fn unset_if_zero(value: u32) -> String {
+    if value == 0 {
+        String::new()
+    } else {
+        value.to_string()
     }
 }
 
@@ -316,9 +341,26 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
         ),
         _ => (database_url, PG_HOST.to_owned()),
     };
+    let (database_url, postgres_host) = match (options.postgres_via, &schema) {
+        (Some(proxy), Some(_)) => (
+            database_url.replace(PG_HOST, &proxy.to_string()),
+            proxy.to_string(),
+        ),
+        _ => (database_url, postgres_host),
+    };
 
     let runtime_config = dir.path().join("runtime-config.toml");
-    std::fs::write(&runtime_config, local_stores_config()).expect("writing runtime config");
+    let stores = match &options.key_value_redis {
+        // One Redis database per store: Redis stores share keys across labels.
+        Some(redis) => redis_stores_config(
+            STORE_LABELS
+                .into_iter()
+                .zip(0..)
+                .map(|(label, db)| (label, format!("{redis}/{db}"))),
+        ),
+        None => local_stores_config(),
+    };
+    std::fs::write(&runtime_config, stores).expect("writing runtime config");
     let variables = BTreeMap::from([
         ("database_url".to_owned(), database_url),
         ("postgres_host".to_owned(), postgres_host),
@@ -362,7 +404,11 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
         ),
         (
             "registration_body_timeout_seconds".to_owned(),
-            options.registration_body_timeout_seconds.to_string(),
+            unset_if_zero(options.registration_body_timeout_seconds),
+        ),
+        (
+            "registration_deadline_seconds".to_owned(),
+            unset_if_zero(options.registration_deadline_seconds),
         ),
         ("photo_store".to_owned(), options.photo_store.to_owned()),
     ]);

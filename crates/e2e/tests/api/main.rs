@@ -3,6 +3,7 @@
 //! `name::postgres`). One module per capability of CONTRACT.md.
 
 mod helpers;
+mod redis_server;
 // Shared with the faults suite, which alone kills servers.
 #[allow(dead_code)]
 mod server_process;
@@ -27,11 +28,13 @@ mod positions;
 mod postgres_tls;
 mod raw_http;
 mod registration;
+mod registration_deadline;
 mod registration_races;
 mod schema;
 mod security;
 mod seed;
 mod site;
+mod stalling_proxy;
 mod tinify;
 mod tokens;
 mod users_list;

@@ -32,7 +32,7 @@ async fn spawn_on(
 }
 
 /// A registration with `token`: its status, `Retry-After` (empty when absent) and body.
-async fn register_with_token(
+pub(crate) async fn register_with_token(
     app: &TestApp,
     token: &str,
     registration: &Registration,

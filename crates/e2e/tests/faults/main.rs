@@ -13,12 +13,15 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[allow(dead_code)]
+#[path = "../api/redis_server.rs"]
+mod redis_server;
+#[allow(dead_code)]
 #[path = "../api/server_process.rs"]
 mod server_process;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +32,7 @@ use helpers::{
     Build, PG_HOST, Registration, SEED_KEY, STORE_LABELS, TINIFY_KEY, pg_client, postgres_schema,
     redis_stores_config,
 };
+use redis_server::RedisServer;
 use server_process::ServerProcess;
 
 /// The longest any request may take, fault or not.
@@ -44,91 +48,14 @@ const CLIENTS: usize = 8;
 /// One fault at a time: a PostgreSQL restart would fail any other test's requests.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A Redis server of the test's own, on a free port, that can be stopped and started
-/// again. Append-only with every write synced, as a production Redis holding photos must
-/// be: what was written survives a crash.
-struct RedisServer {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl RedisServer {
-    fn start(dir: &Path) -> Self {
-        let port = free_port();
-        let mut server = Self {
-            child: None,
-            port,
-            dir: dir.to_owned(),
-        };
-        server.resume();
-        server
-    }
-
-    /// Starts the server again on its port and data directory, and waits until it answers.
-    fn resume(&mut self) {
-        std::fs::create_dir_all(&self.dir).expect("Redis dir");
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .args([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (apt-get install redis-server)");
-        self.child = Some(child);
-        let started = Instant::now();
-        while redis::Client::open(self.url(0))
-            .and_then(|c| c.get_connection())
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "Redis did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Kills the server, as a crash would.
-    fn crash(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self, db: u8) -> String {
-        format!("redis://127.0.0.1:{}/{db}", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.crash();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// PostgreSQL for users, Redis for the stores, a TinyPNG mock: what hosts are started on.
 struct Production {
     dir: tempfile::TempDir,
     redis: RedisServer,
     runtime_config: PathBuf,
     variables: Vec<(&'static str, String)>,
+    /// The PostgreSQL schema holding the users.
+    schema: String,
     _tinify: MockTinify,
 }
 
@@ -145,7 +72,7 @@ impl Production {
                 .map(|(label, db)| (label, redis.url(db))),
         );
         std::fs::write(&runtime_config, stores).expect("runtime config");
-        let (database_url, _) = postgres_schema().await;
+        let (database_url, schema) = postgres_schema().await;
         let tinify = MockTinify::start(TINIFY_KEY, tinify)
             .await
             .expect("TinyPNG mock");
@@ -162,18 +89,36 @@ impl Production {
             redis,
             runtime_config,
             variables,
+            schema,
             _tinify: tinify,
         }
     }
 
     /// A host process on these stores (`name` keeps its state directory apart).
     fn host(&self, name: &str) -> ServerProcess {
+        self.host_on(Build::Wasi03, name)
+    }
+
+    /// A host process of `build` on these stores.
+    fn host_on(&self, build: Build, name: &str) -> ServerProcess {
         ServerProcess::start(
-            Build::Wasi03,
+            build,
             &self.runtime_config,
             &self.dir.path().join(name),
             &self.variables,
         )
+    }
+
+    /// The emails of every user in the database.
+    async fn emails(&self) -> Vec<String> {
+        pg_client()
+            .await
+            .query(&format!("SELECT email FROM {}.users", self.schema), &[])
+            .await
+            .expect("reading the users")
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
     }
 }
 
@@ -644,4 +589,172 @@ async fn host_killed_mid_registrations() {
         .expect("check");
     assert_eq!(after.orphans, Vec::<String>::new());
     assert_eq!(after.photos, audit.photos - audit.orphans.len() as u64);
+}
+
+/// What a registering client was told, within its timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Told {
+    Created,
+    Status(u16),
+    NoAnswer,
+}
+
+/// The shape the app's registration deadline was asked for in (issue 24; SpinKube's:
+/// PostgreSQL, Redis stores, 8 clients registering with a 15 s timeout; Redis down for 5 s).
+/// With a 5 s deadline, every registration a client was not told was a `201` — a `503`, or
+/// no answer within 15 s — wrote nothing, whenever the app finished it: the emails in the
+/// database are exactly those told `201`, and every user has a photo.
+async fn registrations_while_redis_is_down(build: Build) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut production = Production::new(Behaviour::Normal).await;
+    production
+        .variables
+        .push(("registration_deadline_seconds", "5".to_owned()));
+    // Tokens that need no store, so the registrations' own writes are what meets Redis.
+    production.variables.push((
+        "token_signing_key",
+        "faults-deadline-signing-secret-0123456789abcdef".to_owned(),
+    ));
+    let host = production.host_on(build, "host");
+    seeded(&host, 1).await;
+
+    let told = Arc::new(Mutex::new(Vec::<(u32, Told, Duration)>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..CLIENTS as u32)
+        .map(|client_number| {
+            let (told, stop, base) = (Arc::clone(&told), Arc::clone(&stop), host.base.clone());
+            tokio::spawn(async move {
+                let client = client();
+                for n in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    let token = match client.get(format!("{base}/api/v1/token")).send().await {
+                        Ok(response) => response.json::<Value>().await.unwrap_or_default(),
+                        Err(_) => Value::Null,
+                    };
+                    let Some(token) = token["token"].as_str() else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    };
+                    let number = 100_000 + client_number * 10_000 + n;
+                    let started = Instant::now();
+                    let outcome = client
+                        .post(format!("{base}/api/v1/users"))
+                        .header("Token", token)
+                        .multipart(Registration::valid(number).form())
+                        .send()
+                        .await;
+                    let outcome = match outcome {
+                        Ok(response) if response.status() == 201 => Told::Created,
+                        Ok(response) => Told::Status(response.status().as_u16()),
+                        Err(_) => Told::NoAnswer,
+                    };
+                    if let Ok(mut told) = told.lock() {
+                        told.push((number, outcome, started.elapsed()));
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    production.redis.crash();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    production.redis.resume();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for client in clients {
+        client.await.expect("a client task");
+    }
+
+    // Registrations succeed again; by then every stalled store call has returned, and the
+    // registrations behind them have finished, one way or the other.
+    let started = Instant::now();
+    let client = client();
+    for n in 0.. {
+        let token: Value = client
+            .get(host.url("/api/v1/token"))
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("JSON");
+        let created = client
+            .post(host.url("/api/v1/users"))
+            .header("Token", token["token"].as_str().unwrap_or_default())
+            .multipart(Registration::valid(900_000 + n).form())
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 201);
+        if created {
+            break;
+        }
+        assert!(
+            started.elapsed() < RECOVERY,
+            "registrations never recovered"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let recovered_after = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let told = told.lock().map(|t| t.clone()).unwrap_or_default();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, outcome, _) in &told {
+        *counts.entry(format!("{outcome:?}")).or_default() += 1;
+    }
+    let emails: std::collections::BTreeSet<String> =
+        production.emails().await.into_iter().collect();
+    for (number, outcome, took) in &told {
+        let email = Registration::valid(*number).email.expect("an email");
+        assert_eq!(
+            emails.contains(&email),
+            *outcome == Told::Created,
+            "{email}: told {outcome:?} after {took:?}"
+        );
+    }
+    let base = host.base.clone();
+    let audit = tokio::task::spawn_blocking(move || seed_cli::photo_audit(&base, SEED_KEY))
+        .await
+        .expect("task")
+        .expect("check");
+    let slowest = told
+        .iter()
+        .map(|(_, _, took)| *took)
+        .max()
+        .unwrap_or_default();
+    eprintln!(
+        "[Redis down during registrations, {build:?}] {} registrations: {counts:?}; slowest \
+         answer {} ms; registering again {} ms after the clients stopped; {} users, each \
+         created one told 201 and no other; {} orphan photos",
+        told.len(),
+        slowest.as_millis(),
+        recovered_after.as_millis(),
+        emails.len(),
+        audit.orphans.len()
+    );
+    assert_eq!(
+        audit.photos as usize - audit.orphans.len(),
+        emails.len(),
+        "every user has its photo"
+    );
+    assert!(
+        counts.get("Created").copied().unwrap_or(0) > 0,
+        "registrations succeeded around the fault: {counts:?}"
+    );
+    assert!(
+        told.iter().any(|(_, outcome, _)| *outcome != Told::Created),
+        "the fault refused some registrations: {counts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_during_registrations() {
+    registrations_while_redis_is_down(Build::Wasi03).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_during_registrations_wasi02() {
+    registrations_while_redis_is_down(Build::Wasi02).await;
 }
