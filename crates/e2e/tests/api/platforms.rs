@@ -128,6 +128,47 @@ async fn fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly() {
     );
 }
 
+/// Why Fermyon Cloud gets the WASI 0.2 build: the WASI 0.3 build hands registrations from
+/// `users` to `registration` over service chaining, which Fermyon Cloud does not have. There
+/// the WASI 0.3 build reads, and every registration is the contract's `500` that wrote
+/// nothing, never a hang or a half-written user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fermyon_cloud_refuses_the_wasi03_builds_chaining_cleanly() {
+    let Some(app) = spawn_on(
+        "fermyon_cloud_refuses_the_wasi03_builds_chaining_cleanly",
+        Platform::FermyonCloud,
+        Target {
+            build: Build::Wasi03,
+            ..FERMYON_CLOUD
+        },
+        AppOptions::default(),
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(app.seed(2).await.0, 201);
+    assert_eq!(app.get_json("/api/v1/users?count=6").await.0, 200);
+    let photos = app.photos_stored();
+
+    let token = app.token().await;
+    let (status, retry_after, body) =
+        register_with_token(&app, &token, &Registration::valid(1)).await;
+    assert_eq!(
+        (status, retry_after.as_str(), body),
+        (
+            500,
+            "",
+            json!({"success": false, "message": "Internal server error"})
+        )
+    );
+    assert_eq!(
+        (app.total_users().await, app.photos_stored()),
+        (2, photos),
+        "nothing written"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fermyon_cloud_photos_in_the_database_outgrow_the_key_count() {
     let Some(app) = spawn_on(
