@@ -203,7 +203,11 @@ const INSERT_USER: Sql = Sql {
                       CAST($5 AS BIGINT), CAST($6 AS BIGINT), CAST($7 AS TEXT), CAST($8 AS TEXT) \
                WHERE EXTRACT(EPOCH FROM clock_timestamp()) * 1000 < CAST($9 AS BIGINT)",
 };
-const USER_ID_BY_PHOTO: Sql = sql!("SELECT id FROM users WHERE photo = ?1");
+// A left join from one row (see above): no user with this photo is one row of NULL.
+const USER_ID_BY_PHOTO: Sql = sql!(
+    "SELECT u.id FROM (SELECT CAST(?1 AS TEXT) AS photo) AS wanted \
+     LEFT JOIN users u ON u.photo = wanted.photo"
+);
 // A user with its photo (`photo_store = database`): the `registrations` view's trigger
 // (migration 0005) inserts both in this one statement, so neither is ever written alone.
 // Executed and bounded by the deadline (?10) as INSERT_USER is.
@@ -572,7 +576,13 @@ impl Database {
     /// photo name is its own, so this says whether its insert took effect.
     pub async fn user_id_by_photo(&self, file: &str) -> Result<Option<i64>, StoreError> {
         let rows = self.query(&USER_ID_BY_PHOTO, &[Param::Text(file)]).await?;
-        Ok(first_int(&rows))
+        match rows.first().and_then(|row| row.first()) {
+            Some(Cell::Int(id)) => Ok(Some(*id)),
+            Some(Cell::Null) => Ok(None),
+            other => Err(StoreError::unavailable(format!(
+                "a user's id read as {other:?}"
+            ))),
+        }
     }
 
     /// Inserts `user` together with its photo, `jpeg` under the name `user.photo`, in one
@@ -851,6 +861,18 @@ mod tests {
         assert_eq!(count(&db, "users"), 0);
         assert_eq!(insert(2, now + 60_000), 1);
         assert_eq!(count(&db, "users"), 1);
+
+        // Who has a photo: always one row (NULL for no one), as every query here.
+        let user_with = |photo: &str| -> Vec<Option<i64>> {
+            db.prepare(USER_ID_BY_PHOTO.sqlite)
+                .expect("the statement")
+                .query_map([photo], |row| row.get(0))
+                .expect("the query")
+                .collect::<rusqlite::Result<_>>()
+                .expect("the rows")
+        };
+        assert_eq!(user_with("photo1.jpeg"), vec![None]);
+        assert_eq!(user_with("photo2.jpeg"), vec![Some(1)]);
     }
 
     #[test]
