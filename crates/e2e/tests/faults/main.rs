@@ -3,7 +3,11 @@
 //! fault under load and checks what clients see while it lasts — a `200`, or the contract's
 //! JSON error with `500`/`503`, and never a request hanging past [`DEADLINE`] — and what is
 //! left afterwards: the app serving again by itself, every `201` kept, no user without a
-//! photo.
+//! photo. Registrations through a Redis outage are the exception on the WASI 0.2 build,
+//! whose store calls block: a client may give up on one, and the test checks instead that
+//! such a registration wrote nothing (the registration deadline).
+//!
+//! Run on real Spin with `E2E_SPIN=/path/to/spin` (`scripts/test` runs them on the host).
 //!
 //! The tests restart PostgreSQL, kill connections and stop Redis, so they run one at a time
 //! ([`ONE_AT_A_TIME`]) and in their own test binary: cargo runs test binaries one after
