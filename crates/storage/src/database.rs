@@ -830,6 +830,26 @@ mod tests {
         (db, i64::try_from(now.as_millis()).expect("milliseconds"))
     }
 
+    /// A new user's columns, in `user_params`' order, unique by `n`, then `more`.
+    fn new_user_row(
+        n: i64,
+        now: i64,
+        more: impl IntoIterator<Item = rusqlite::types::Value>,
+    ) -> Vec<rusqlite::types::Value> {
+        let mut row: Vec<rusqlite::types::Value> = vec![
+            "Ann".to_owned().into(),
+            format!("ann{n}@example.com").into(),
+            format!("ann{n}@example.com").into(),
+            format!("+38050000000{n}").into(),
+            1.into(),
+            (now / 1000).into(),
+            format!("photo{n}.jpeg").into(),
+            format!("token{n}").into(),
+        ];
+        row.extend(more);
+        row
+    }
+
     fn count(db: &rusqlite::Connection, table: &str) -> i64 {
         db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
             row.get(0)
@@ -843,17 +863,7 @@ mod tests {
         let insert = |n: i64, deadline: i64| {
             db.execute(
                 INSERT_USER.sqlite,
-                rusqlite::params![
-                    "Ann",
-                    format!("ann{n}@example.com"),
-                    format!("ann{n}@example.com"),
-                    format!("+38050000000{n}"),
-                    1,
-                    now / 1000,
-                    format!("photo{n}.jpeg"),
-                    format!("token{n}"),
-                    deadline
-                ],
+                rusqlite::params_from_iter(new_user_row(n, now, [deadline.into()])),
             )
             .expect("the insert runs")
         };
@@ -879,20 +889,10 @@ mod tests {
     fn a_registration_reaching_sqlite_after_its_deadline_writes_neither_user_nor_photo() {
         let (db, now) = migrated_sqlite();
         let insert = |n: i64, deadline: i64| {
+            let jpeg = vec![0xffu8, 0xd8, 0xff, 0xd9];
             db.execute(
                 INSERT_REGISTRATION.sqlite,
-                rusqlite::params![
-                    "Ann",
-                    format!("ann{n}@example.com"),
-                    format!("ann{n}@example.com"),
-                    format!("+38050000000{n}"),
-                    1,
-                    now / 1000,
-                    format!("photo{n}.jpeg"),
-                    format!("token{n}"),
-                    vec![0xffu8, 0xd8, 0xff, 0xd9],
-                    deadline
-                ],
+                rusqlite::params_from_iter(new_user_row(n, now, [jpeg.into(), deadline.into()])),
             )
             .expect("the insert runs");
         };

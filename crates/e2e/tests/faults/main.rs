@@ -264,6 +264,18 @@ async fn recovery(fault: &str, base: &str, paths: &[String]) -> Duration {
     }
 }
 
+/// The JSON body `url` answers a GET with.
+async fn get_json(client: &reqwest::Client, url: String) -> Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("a response")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 /// Seeds `count` users through `host`; the first user's id and photo path.
 async fn seeded(host: &ServerProcess, count: u32) -> (i64, String) {
     let client = client();
@@ -274,14 +286,7 @@ async fn seeded(host: &ServerProcess, count: u32) -> (i64, String) {
         .await
         .expect("seed");
     assert_eq!(response.status(), 201);
-    let page: Value = client
-        .get(host.url("/api/v1/users?count=1"))
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("JSON");
+    let page = get_json(&client, host.url("/api/v1/users?count=1")).await;
     let id = page["users"][0]["id"].as_i64().expect("a user");
     let photo = page["users"][0]["photo"].as_str().expect("a photo");
     let path = photo
@@ -419,14 +424,7 @@ async fn tinypng_hanging() {
         let client = client.clone();
         let base = host.base.clone();
         async move {
-            let token: Value = client
-                .get(format!("{base}/api/v1/token"))
-                .send()
-                .await
-                .expect("token")
-                .json()
-                .await
-                .expect("JSON");
+            let token = get_json(&client, format!("{base}/api/v1/token")).await;
             let started = Instant::now();
             let response = client
                 .post(format!("{base}/api/v1/users"))
@@ -454,14 +452,7 @@ async fn tinypng_hanging() {
         "{results:?}"
     );
     // The local 70x70 JPEG was kept: each photo is served.
-    let page: Value = client
-        .get(host.url("/api/v1/users?count=10"))
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("JSON");
+    let page = get_json(&client, host.url("/api/v1/users?count=10")).await;
     for user in page["users"].as_array().expect("users") {
         let photo = client
             .get(user["photo"].as_str().expect("photo"))
@@ -532,28 +523,14 @@ async fn host_killed_mid_registrations() {
     let host = production.host("second");
     let client = client();
     for id in &created {
-        let user: Value = client
-            .get(host.url(&format!("/api/v1/users/{id}")))
-            .send()
-            .await
-            .expect("user")
-            .json()
-            .await
-            .expect("JSON");
+        let user = get_json(&client, host.url(&format!("/api/v1/users/{id}"))).await;
         assert_eq!(user["success"], true, "user {id}: {user}");
     }
     // No user lacks a photo.
     let mut users = 0;
     let mut next = Some(host.url("/api/v1/users?count=100"));
     while let Some(url) = next {
-        let page: Value = client
-            .get(url)
-            .send()
-            .await
-            .expect("page")
-            .json()
-            .await
-            .expect("JSON");
+        let page = get_json(&client, url).await;
         for user in page["users"].as_array().expect("users") {
             users += 1;
             let photo = client
@@ -676,14 +653,7 @@ async fn registrations_while_redis_is_down(build: Build) {
     let started = Instant::now();
     let client = client();
     for n in 0.. {
-        let token: Value = client
-            .get(host.url("/api/v1/token"))
-            .send()
-            .await
-            .expect("token")
-            .json()
-            .await
-            .expect("JSON");
+        let token = get_json(&client, host.url("/api/v1/token")).await;
         let created = client
             .post(host.url("/api/v1/users"))
             .header("Token", token["token"].as_str().unwrap_or_default())
