@@ -114,10 +114,11 @@ fn pg_error(error: pg::Error) -> StoreError {
 /// touching a store would hang for as long as Redis is down, and some past its return (the
 /// `redis_down_and_back` fault test saw 15 s and more). Store calls take about a
 /// millisecond; one that has not answered in this long is abandoned and the request
-/// answers the contract's 500. Abandoning is safe for every call the app makes: a write
-/// that lands later leaves at most an unused token or an orphan photo, which
-/// `usersbypage-seed repair` removes. (SQL calls get no such limit: an abandoned `INSERT`
-/// that commits later would be a user the client was told failed.)
+/// answers the contract's 500 (a registration: 503, nothing registered). Abandoning is safe
+/// for every call the app makes: a write that lands later leaves at most an unused signing
+/// key or an orphan photo, which `usersbypage-seed repair` removes. (SQL calls get no such
+/// limit: an abandoned `INSERT` could commit later; a registration's insert is bounded by
+/// its deadline inside the database instead, see `registrar`.)
 const KV_DEADLINE: Duration = Duration::from_secs(3);
 
 /// `call`, or an error once [`KV_DEADLINE`] has passed (the guest's own clock, so it holds
