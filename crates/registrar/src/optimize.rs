@@ -35,12 +35,7 @@ pub async fn optimize(jpeg: Vec<u8>, budget: Option<Duration>) -> Vec<u8> {
         .map(Duration::from_millis)
         .unwrap_or(tinify::DEFAULT_TIMEOUT);
 
-    let client = TinifyClient::new(
-        base,
-        ApiKey::new(key.trim()),
-        timeout.min(budget),
-        SpinTransport,
-    );
+    let client = TinifyClient::new(base, ApiKey::new(key.trim()), timeout, SpinTransport);
     let Ok(shrunk) = platform::within(budget, client.shrink(&jpeg)).await else {
         eprintln!(
             "tinify: no answer within the registration's time for it; keeping the local JPEG"
