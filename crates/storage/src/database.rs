@@ -557,8 +557,7 @@ impl Database {
     /// Whether a user was registered with the token whose digest is `token_key`.
     pub async fn token_used(&self, token_key: &str) -> Result<bool, StoreError> {
         let rows = self.read(&TOKEN_USED, &[Param::Text(token_key)]).await?;
-        let uses = first_int(&rows).ok_or_else(|| StoreError::unavailable("no count"))?;
-        Ok(uses > 0)
+        Ok(one_int(&rows)? > 0)
     }
 
     /// Inserts `user` unless the database's clock has reached `deadline` (Unix
@@ -665,8 +664,7 @@ impl Database {
     }
 
     async fn query_one_int(&self, sql: &Sql, params: &[Param<'_>]) -> Result<i64, StoreError> {
-        let rows = self.query(sql, params).await?;
-        first_int(&rows).ok_or_else(|| StoreError::unavailable("query returned no integer"))
+        one_int(&self.query(sql, params).await?)
     }
 
     /// Runs a statement for its effect (no rows are read).
@@ -751,6 +749,11 @@ fn found(rows: Vec<Vec<Cell>>) -> Vec<Vec<Cell>> {
 
 fn first_int(rows: &[Vec<Cell>]) -> Option<i64> {
     rows.first()?.first()?.int().ok()
+}
+
+/// The integer a one-number query answers (a count, an id), or an error if it did not.
+fn one_int(rows: &[Vec<Cell>]) -> Result<i64, StoreError> {
+    first_int(rows).ok_or_else(|| StoreError::unavailable("query returned no integer"))
 }
 
 fn decode_all<T>(rows: Vec<Vec<Cell>>) -> Result<Vec<T>, StoreError>
