@@ -645,6 +645,25 @@ impl TestApp {
         json(request.send().await.expect("request")).await
     }
 
+    /// A registration with `token`: its status, `Retry-After` (empty when absent) and body.
+    pub async fn register_with_retry_after(
+        &self,
+        token: &str,
+        registration: &Registration,
+    ) -> (u16, String, Value) {
+        let response = self
+            .client
+            .post(self.url("/api/v1/users"))
+            .header("Token", token)
+            .multipart(registration.form())
+            .send()
+            .await
+            .expect("registration");
+        let retry_after = header(&response, "retry-after");
+        let (status, body) = json(response).await;
+        (status, retry_after, body)
+    }
+
     /// Registers with a fresh token.
     pub async fn register(&self, registration: &Registration) -> (u16, Value) {
         let token = self.token().await;

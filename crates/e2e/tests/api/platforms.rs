@@ -2,11 +2,11 @@
 //! imposes none, so these run on the host only): registrations within them succeed, and a
 //! registration a store refuses is a `503` that leaves nothing written.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use spin_host::platform::Platform;
 
 use crate::helpers::{
-    AppOptions, Build, Registration, SEED_KEY, Sql, Target, TestApp, header, json, spawn_app_with,
+    AppOptions, Build, Registration, SEED_KEY, Sql, Target, TestApp, spawn_app_with,
 };
 use crate::server_process::Server;
 
@@ -29,25 +29,6 @@ async fn spawn_on(
         ..options
     };
     Some(spawn_app_with(target, options).await)
-}
-
-/// A registration with `token`: its status, `Retry-After` (empty when absent) and body.
-pub(crate) async fn register_with_token(
-    app: &TestApp,
-    token: &str,
-    registration: &Registration,
-) -> (u16, String, Value) {
-    let response = app
-        .client
-        .post(app.url("/api/v1/users"))
-        .header("Token", token)
-        .multipart(registration.form())
-        .send()
-        .await
-        .expect("registration");
-    let retry_after = header(&response, "retry-after");
-    let (status, body) = json(response).await;
-    (status, retry_after, body)
 }
 
 /// Fills the `photos` key-value store with `count` photos no user has (as if earlier
@@ -99,8 +80,9 @@ async fn fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly() {
     assert_eq!(app.photos_stored(), 1_024);
 
     let token = app.token().await;
-    let (status, retry_after, body) =
-        register_with_token(&app, &token, &Registration::valid(2)).await;
+    let (status, retry_after, body) = app
+        .register_with_retry_after(&token, &Registration::valid(2))
+        .await;
     assert_eq!(
         (status, retry_after.as_str(), body["success"].clone()),
         (503, "5", json!(false)),
@@ -152,8 +134,9 @@ async fn fermyon_cloud_refuses_the_wasi03_builds_chaining_cleanly() {
     let photos = app.photos_stored();
 
     let token = app.token().await;
-    let (status, retry_after, body) =
-        register_with_token(&app, &token, &Registration::valid(1)).await;
+    let (status, retry_after, body) = app
+        .register_with_retry_after(&token, &Registration::valid(1))
+        .await;
     assert_eq!(
         (status, retry_after.as_str(), body),
         (
@@ -284,7 +267,7 @@ async fn akamai_functions_a_registration_past_the_write_rate_is_503_then_succeed
         }
         let users_before = app.total_users().await;
         let registration = Registration::valid(attempt as u32 + 1);
-        let (status, retry_after, body) = register_with_token(&app, token, &registration).await;
+        let (status, retry_after, body) = app.register_with_retry_after(token, &registration).await;
         if status == 201 {
             // This machine took over a second between the two: the window had moved on.
             continue;

@@ -13,7 +13,6 @@ use serde_json::Value;
 
 use crate::e2e_test;
 use crate::helpers::{AppOptions, PG_HOST, Registration, TestApp, spawn_app_with};
-use crate::platforms::register_with_token;
 use crate::redis_server::RedisServer;
 use crate::stalling_proxy::StallingProxy;
 
@@ -48,7 +47,7 @@ async fn register_through_stall(
     let stalls = proxy.stalls();
     proxy.stall_next(pattern, hold);
     let started = Instant::now();
-    let (status, retry_after, body) = register_with_token(app, token, who).await;
+    let (status, retry_after, body) = app.register_with_retry_after(token, who).await;
     let took = started.elapsed();
     assert_eq!(
         proxy.stalls(),
@@ -106,7 +105,7 @@ e2e_test! {
         assert_eq!(photos_in_redis(), 1, "the late photo was deleted again");
 
         // The token is unused: the same request succeeds now that the store answers.
-        let (status, _, body) = register_with_token(&app, &token, &late).await;
+        let (status, _, body) = app.register_with_retry_after(&token, &late).await;
         assert_eq!(status, 201, "the same request again: {body}");
         assert_eq!((users(&app).await, photos_in_redis()), (2, 2));
     }
@@ -167,7 +166,7 @@ async fn database_stalled_on_insert(
     );
     assert_eq!(photos().await, 1, "and left no photo");
 
-    let (status, _, body) = register_with_token(&app, &token, &late).await;
+    let (status, _, body) = app.register_with_retry_after(&token, &late).await;
     assert_eq!(status, 201, "the same request again: {body}");
     assert_eq!((users(&app).await, photos().await), (2, 2));
 }
