@@ -92,7 +92,12 @@ async fn stored(name: &str) -> Result<Option<Vec<u8>>, ApiError> {
     let home = platform::photo_home().await?;
     for store in [home, home.other()] {
         let found = match store {
-            PhotoHome::KeyValue => PhotoStore::open().await?.get(name).await?,
+            PhotoHome::KeyValue => {
+                PhotoStore::open(platform::kv_layout().await?)
+                    .await?
+                    .get(name)
+                    .await?
+            }
             PhotoHome::Database => {
                 Database::open(
                     &platform::setting(vars::DATABASE_URL).await?,

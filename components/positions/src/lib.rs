@@ -56,7 +56,7 @@ async fn positions_json() -> Result<Vec<u8>, ApiError> {
 /// (a store that is down would make the request wait for it twice).
 async fn stored_positions_json() -> Result<Vec<u8>, ApiError> {
     let now = platform::unix_now();
-    let mut cache = match Cache::open().await {
+    let mut cache = match Cache::open(platform::kv_layout().await?).await {
         Ok(cache) => Some(cache),
         Err(e) => {
             eprintln!("positions cache unavailable: {e:#}");

@@ -107,7 +107,10 @@ async fn seed(request: Request) -> Result<Reply, ApiError> {
     .await?;
     let positions = predefined_positions();
     db.ensure_positions(&positions).await?;
-    Cache::open().await?.invalidate(POSITIONS_CACHE_KEY).await?;
+    Cache::open(platform::kv_layout().await?)
+        .await?
+        .invalidate(POSITIONS_CACHE_KEY)
+        .await?;
 
     // Stored before the users who have it; every seed stores the same bytes under the
     // same name, so a seed whose insert fails leaves only what the next one would write.
@@ -118,7 +121,7 @@ async fn seed(request: Request) -> Result<Reply, ApiError> {
                 .await?
         }
         PhotoHome::KeyValue => {
-            let photos = PhotoStore::open().await?;
+            let photos = PhotoStore::open(platform::kv_layout().await?).await?;
             if !photos.exists(photo.as_str()).await? {
                 photos.put(photo.as_str(), STANDARD_PHOTO).await?;
             }

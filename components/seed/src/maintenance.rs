@@ -71,7 +71,7 @@ pub async fn photos(request: Request) -> Result<Reply, ApiError> {
         platform::postgres_ca_root,
     )
     .await?;
-    let photos = PhotoStore::open().await?;
+    let photos = PhotoStore::open(platform::kv_layout().await?).await?;
     if request.method() == Method::GET {
         let names = photos.names().await?;
         let mut orphans = Vec::new();

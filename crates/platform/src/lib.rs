@@ -101,6 +101,9 @@ pub mod vars {
     pub const USERS_CACHE_IMMUTABLE_MAX_AGE: &str = "users_cache_immutable_max_age";
     /// Where photos are kept: `key-value` (the `photos` store) or `database`.
     pub const PHOTO_STORE: &str = "photo_store";
+    /// How the key-value stores map to labels: `separate` (`tokens`, `photos`, `cache`) or
+    /// `single` (the `default` store, keys prefixed).
+    pub const KEY_VALUE_LAYOUT: &str = "key_value_layout";
     /// Seconds a registration's body may take to arrive; unset: the registration's deadline.
     pub const REGISTRATION_BODY_TIMEOUT_SECONDS: &str = "registration_body_timeout_seconds";
     /// Seconds from a registration's arrival by which it is performed or not at all.
@@ -185,6 +188,15 @@ pub async fn setting_or(name: &str, default: &str) -> String {
 pub async fn photo_home() -> Result<storage::PhotoHome, ApiError> {
     Ok(storage::PhotoHome::from_setting(
         &setting_or(vars::PHOTO_STORE, "").await,
+    )?)
+}
+
+/// How the app's key-value stores map to the labels the manifest grants
+/// (`key_value_layout`): unset is a label per store; a value that names no layout is a
+/// configuration error, a logged 500.
+pub async fn kv_layout() -> Result<storage::KvLayout, ApiError> {
+    Ok(storage::KvLayout::from_setting(
+        &setting_or(vars::KEY_VALUE_LAYOUT, "").await,
     )?)
 }
 

@@ -193,7 +193,9 @@ async fn put_photo(
     jpeg: &[u8],
     deadline: Deadline,
 ) -> Result<PhotoStore, ApiError> {
-    let photos = PhotoStore::open().await.map_err(refused)?;
+    let photos = PhotoStore::open(platform::kv_layout().await?)
+        .await
+        .map_err(refused)?;
     match in_time(deadline, photos.put(file.as_str(), jpeg)).await {
         Some(Ok(())) => Ok(photos),
         Some(Err(refusal)) => Err(refused(refusal)),

@@ -374,7 +374,17 @@ impl Database {
             Backend::Postgres(_) => ca_root().await,
             Backend::Sqlite(_) => None,
         };
-        let conn = Conn::open(&backend, ca_root).await?;
+        let conn = Conn::open(&backend, ca_root)
+            .await
+            .map_err(|e| match &backend {
+                // Usually a platform without SQLite (Akamai Functions), or a manifest that
+                // grants none (spin-akamai.toml).
+                Backend::Sqlite(_) => StoreError::unavailable(format!(
+                    "{e} (database_url is `{database_url}`: where the component is granted no \
+                 SQLite database, set it to a postgres:// URL)"
+                )),
+                Backend::Postgres(_) => e,
+            })?;
         Ok(Self {
             conn: Rc::new(conn),
             url: database_url.to_owned(),

@@ -1,19 +1,15 @@
 //! Key-value stores: token signing keys, photo blobs and cached responses.
 //!
-//! Store labels are fixed here and must be granted in `spin.toml` (`key_value_stores`) and
-//! defined in the runtime config.
+//! Each is a logical store, opened in the [`KvLayout`] the deployment chose: under a label
+//! of its own (granted in the manifest's `key_value_stores` and defined in the runtime
+//! config), or in the `default` store under a key prefix of its own.
 
 use domain::token::{KeyId, SigningKey};
 
 use crate::error::StoreError;
-use crate::sdk::KvStore as Store;
+use crate::kv_layout::{KeySpace, KvLayout, LogicalStore};
+use crate::sdk::KvStore;
 
-/// Label of the store holding the token signing keys the app made itself.
-pub const TOKENS: &str = "tokens";
-/// Label of the store holding photo bytes.
-pub const PHOTOS: &str = "photos";
-/// Label of the store holding cached responses.
-pub const CACHE: &str = "cache";
 /// Cache key of the serialised positions answer.
 pub const POSITIONS_CACHE_KEY: &str = "positions";
 
@@ -23,6 +19,51 @@ const CURRENT_KEY: &str = "signing-key";
 /// Key of the entry holding the signing key with id `id`.
 fn key_entry(id: KeyId) -> String {
     format!("{CURRENT_KEY}/{id}")
+}
+
+/// A logical store: the Spin store that holds it, seen through its key space.
+struct Store {
+    store: KvStore,
+    keys: KeySpace,
+}
+
+impl Store {
+    async fn open(layout: KvLayout, logical: LogicalStore) -> Result<Self, StoreError> {
+        let label = layout.label(logical);
+        let store = KvStore::open(label).await.map_err(|e| {
+            // The usual cause: a manifest that grants other labels than the layout opens.
+            StoreError::unavailable(format!(
+                "{e} (key_value_layout `{}` keeps `{}` in the store labelled `{label}`: the \
+                 component's key_value_stores must grant it, and the platform provide it)",
+                layout.as_str(),
+                logical.name()
+            ))
+        })?;
+        Ok(Self {
+            store,
+            keys: KeySpace::of(layout, logical),
+        })
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(&self.keys.key(key)).await
+    }
+
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.store.set(&self.keys.key(key), value).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.store.delete(&self.keys.key(key)).await
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        self.store.exists(&self.keys.key(key)).await
+    }
+
+    async fn keys(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.keys.own(self.store.keys().await?))
+    }
 }
 
 /// Token signing keys the app made itself, for deployments that configure none.
@@ -39,8 +80,8 @@ pub struct TokenStore(Store);
 
 impl TokenStore {
     /// Opens the `tokens` store.
-    pub async fn open() -> Result<Self, StoreError> {
-        Store::open(TOKENS).await.map(Self)
+    pub async fn open(layout: KvLayout) -> Result<Self, StoreError> {
+        Store::open(layout, LogicalStore::Tokens).await.map(Self)
     }
 
     /// The key new tokens are signed with, if one was made.
@@ -67,7 +108,7 @@ impl TokenStore {
         };
         SigningKey::from_stored(&bytes)
             .map(Some)
-            .ok_or_else(|| StoreError::unavailable(format!("`{entry}` in `{TOKENS}` is corrupt")))
+            .ok_or_else(|| StoreError::unavailable(format!("`{entry}` in `tokens` is corrupt")))
     }
 }
 
@@ -76,8 +117,8 @@ pub struct PhotoStore(Store);
 
 impl PhotoStore {
     /// Opens the `photos` store.
-    pub async fn open() -> Result<Self, StoreError> {
-        Store::open(PHOTOS).await.map(Self)
+    pub async fn open(layout: KvLayout) -> Result<Self, StoreError> {
+        Store::open(layout, LogicalStore::Photos).await.map(Self)
     }
 
     /// Stores a photo under `name`.
@@ -130,8 +171,8 @@ fn fresh_body(value: Vec<u8>, now: u64, max_age_seconds: u64) -> Option<Vec<u8>>
 
 impl Cache {
     /// Opens the `cache` store.
-    pub async fn open() -> Result<Self, StoreError> {
-        Store::open(CACHE).await.map(Self)
+    pub async fn open(layout: KvLayout) -> Result<Self, StoreError> {
+        Store::open(layout, LogicalStore::Cache).await.map(Self)
     }
 
     /// The body cached under `key`, unless it is `max_age_seconds` old or older at `now`.

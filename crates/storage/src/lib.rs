@@ -3,7 +3,8 @@
 //!
 //! - [`Database`] holds users and positions, in Spin's SQLite (`sqlite:<name>`) or Spin's
 //!   PostgreSQL (`postgres://…`), migrated on first use.
-//! - [`TokenStore`], [`PhotoStore`] and [`Cache`] are key-value stores. Photos are kept in
+//! - [`TokenStore`], [`PhotoStore`] and [`Cache`] are key-value stores, each under a label
+//!   of its own or sharing the `default` store, as [`KvLayout`] says. Photos are kept in
 //!   [`PhotoStore`] or in the database, as [`PhotoHome`] says.
 //!
 //! Rows are decoded through [`Cell`]s, so decoding is unit-tested natively; everything that
@@ -21,6 +22,7 @@ mod database;
 mod error;
 #[cfg(any(feature = "wasi02", feature = "wasi03"))]
 mod kv;
+mod kv_layout;
 pub mod migrations;
 mod photo_home;
 mod records;
@@ -33,5 +35,6 @@ pub use database::Database;
 pub use error::StoreError;
 #[cfg(any(feature = "wasi02", feature = "wasi03"))]
 pub use kv::{Cache, POSITIONS_CACHE_KEY, PhotoStore, TokenStore};
+pub use kv_layout::{DEFAULT_LABEL, KeySpace, KvLayout, LogicalStore};
 pub use photo_home::PhotoHome;
 pub use records::{NewUser, Position, UserRecord};

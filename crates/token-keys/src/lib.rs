@@ -54,7 +54,7 @@ pub async fn for_issuing() -> Result<SigningKey, ApiError> {
     // valid: see `TokenStore`). They do not wait for one another instead: with an async
     // lock held across the store calls, a request waiting for another request's lock made
     // the instance trap (wit-bindgen's `FutureState::callback` panicked; Redis stores).
-    let store = TokenStore::open().await?;
+    let store = TokenStore::open(platform::kv_layout().await?).await?;
     let key = match store.current_key().await? {
         Some(key) => key,
         None => {
@@ -85,7 +85,10 @@ pub async fn for_verifying(id: KeyId) -> Result<Option<SigningKey>, ApiError> {
     if cached.is_some() {
         return Ok(cached);
     }
-    let key = TokenStore::open().await?.key(id).await?;
+    let key = TokenStore::open(platform::kv_layout().await?)
+        .await?
+        .key(id)
+        .await?;
     if let Some(key) = &key {
         found().stored.push(key.clone());
     }
