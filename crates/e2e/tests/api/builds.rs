@@ -118,6 +118,61 @@ fn the_wasi02_manifest_is_the_default_one_with_other_sources() {
     assert_eq!(whole(Build::Wasi03), whole(Build::Wasi02));
 }
 
+/// A manifest file as TOML, comments aside.
+fn manifest_table(file: &str) -> toml::Table {
+    let text = std::fs::read_to_string(workspace_root().join(file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// `spin-wasi02.toml` as a hosted platform with one key-value store needs it: each
+/// component that keeps something in key-value granted `default` alone and keeping its
+/// entries there under prefixes (`key_value_layout = "single"`), photos in the database by
+/// default; and for a platform without SQLite, no SQLite grants and a PostgreSQL required.
+fn for_one_store(mut manifest: toml::Table, sqlite: bool) -> toml::Table {
+    let variables = manifest["variables"].as_table_mut().expect("[variables]");
+    variables["photo_store"]["default"] = "database".into();
+    if !sqlite {
+        variables["database_url"] = toml::toml! { required = true
+        secret = true }
+        .into();
+        variables["postgres_host"] = toml::toml! { required = true }.into();
+    }
+    for (_, component) in manifest["component"]
+        .as_table_mut()
+        .expect("[component.*]")
+        .iter_mut()
+    {
+        let component = component.as_table_mut().expect("a component table");
+        if component.contains_key("key_value_stores") {
+            component["key_value_stores"] = toml::Value::Array(vec!["default".into()]);
+            component["variables"]["key_value_layout"] = "single".into();
+        }
+        if !sqlite {
+            component.remove("sqlite_databases");
+        }
+    }
+    manifest
+}
+
+/// `spin-akamai.toml` and `spin-fermyon-cloud.toml` are `spin-wasi02.toml` with exactly what
+/// their platform needs (`for_one_store`), so every other grant, route and variable stays
+/// the tested one.
+#[test]
+fn each_hosted_platforms_manifest_is_the_wasi02_one_with_what_its_platform_needs() {
+    let wasi02 = manifest_table("spin-wasi02.toml");
+    assert_eq!(
+        manifest_table("spin-akamai.toml"),
+        for_one_store(wasi02.clone(), false),
+        "spin-akamai.toml"
+    );
+    assert_eq!(
+        manifest_table("spin-fermyon-cloud.toml"),
+        for_one_store(wasi02, true),
+        "spin-fermyon-cloud.toml"
+    );
+}
+
 /// A component's grants: each list as a set, and its variables.
 fn grants(component: &toml::Table) -> BTreeMap<String, BTreeSet<String>> {
     let mut grants = BTreeMap::new();
