@@ -14,11 +14,12 @@ use wasmtime_wasi_http::handler::{ProxyHandler, ProxyPre};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::chaining::ChainTargets;
+use crate::deploy_rules::{self, AppFacts};
 use crate::instances::Instances;
 pub use crate::instances::LoadedComponent;
 use crate::manifest::Manifest;
-use crate::outbound::{OutboundPolicy, chaining_target};
-use crate::platform::Platform;
+use crate::outbound::OutboundPolicy;
+use crate::platform::{KeyValueLabels, Platform};
 use crate::reuse::InstanceReuse;
 use crate::routes::Router;
 use crate::runtime_config::RuntimeConfig;
@@ -170,10 +171,14 @@ impl App {
                 .or_else(|| std::env::var(env_name).ok())
         })?;
         let router = Router::new(&manifest.routes)?;
+        if let Some(platform) = settings.platform {
+            refuse_as(platform, &manifest, &runtime, &settings.variables)?;
+        }
 
         let kv_quota = settings
             .platform
-            .map(|platform| Arc::new(KvQuota::new(platform.key_value())));
+            .and_then(Platform::key_value)
+            .map(|limits| Arc::new(KvQuota::new(limits)));
         let mut kv_stores = BTreeMap::new();
         let mut databases = BTreeMap::new();
         for (id, decl) in &manifest.components {
@@ -248,19 +253,12 @@ impl App {
                     }
                 },
             };
-            let mut outbound_patterns = decl
+            let outbound_patterns = decl
                 .allowed_outbound_hosts
                 .iter()
                 .map(|p| resolved.expand(p))
                 .collect::<anyhow::Result<Vec<_>>>()
                 .with_context(|| format!("component `{id}`: allowed_outbound_hosts"))?;
-            // A platform without service chaining reaches no other component.
-            if settings
-                .platform
-                .is_some_and(|platform| !platform.has_service_chaining())
-            {
-                outbound_patterns.retain(|pattern| !names_a_component(pattern));
-            }
             let grants = ComponentGrants {
                 component: id.clone(),
                 key_value: decl
@@ -268,11 +266,9 @@ impl App {
                     .iter()
                     .map(|l| (l.clone(), Arc::clone(&kv_stores[l])))
                     .collect(),
-                // A platform without SQLite grants no database: opening one is refused.
                 sqlite: decl
                     .sqlite_databases
                     .iter()
-                    .filter(|_| settings.platform.is_none_or(Platform::has_sqlite))
                     .map(|n| (n.clone(), Arc::clone(&databases[n])))
                     .collect(),
                 variables: variables::component_variables(&manifest, id, &resolved),
@@ -331,12 +327,42 @@ impl App {
     }
 }
 
-/// Whether an `allowed_outbound_hosts` pattern names a component of the application
-/// (`http://registration.spin.internal`, or all of them: `http://*.spin.internal`).
-fn names_a_component(pattern: &str) -> bool {
-    let host = pattern.split_once("://").map_or(pattern, |(_, rest)| rest);
-    let host = host.split(['/', ':']).next().unwrap_or(host);
-    chaining_target(host).is_some()
+/// Refuses to load what `platform` would refuse to deploy or start, with its reasons. The
+/// runtime config's explicit tables stand for what the platform links or provisions.
+fn refuse_as(
+    platform: Platform,
+    manifest: &Manifest,
+    runtime: &RuntimeConfig,
+    given: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let given = manifest
+        .variables
+        .keys()
+        .filter_map(|name| {
+            let env_name = format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase());
+            let value = given
+                .get(name)
+                .cloned()
+                .or_else(|| std::env::var(env_name).ok())?;
+            Some((name.clone(), value))
+        })
+        .collect();
+    let mut app = AppFacts::read(manifest, &given)?;
+    let mut provided = runtime.defined.clone();
+    if platform.key_value_labels() == KeyValueLabels::RuntimeConfig {
+        // Spin's own: the `default` store and database need no runtime config.
+        provided.extend(["kv:default".to_owned(), "sqlite:default".to_owned()]);
+    }
+    app.provided = Some(provided);
+    let refusals = deploy_rules::refusals(platform, &app);
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{} would refuse this application:\n  {}",
+        platform.title(),
+        refusals.join("\n  ")
+    )
 }
 
 impl App {
@@ -348,28 +374,5 @@ impl App {
     /// (component, route) pairs for the start-up banner, in manifest order.
     pub fn routes(&self) -> Vec<(String, String)> {
         self.route_list.clone()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn component_hosts_are_told_from_the_others() {
-        for pattern in [
-            "http://registration.spin.internal",
-            "http://*.spin.internal",
-            "https://registration.spin.internal:443/path",
-        ] {
-            assert!(names_a_component(pattern), "{pattern}");
-        }
-        for pattern in [
-            "postgres://127.0.0.1:5432",
-            "https://api.tinify.com",
-            "http://a.b.spin.internal",
-        ] {
-            assert!(!names_a_component(pattern), "{pattern}");
-        }
     }
 }

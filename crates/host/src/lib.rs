@@ -7,8 +7,11 @@
 //! it differs from Spin.
 
 pub mod app;
+pub mod budgets;
 pub mod build;
 mod chaining;
+pub mod deploy_check;
+pub mod deploy_rules;
 mod guest_request;
 pub mod host_calls;
 mod instances;

@@ -25,6 +25,51 @@ struct Cli {
 enum Command {
     /// Start the application.
     Up(Up),
+    /// Before a deploy: what a platform would refuse of this application and configuration,
+    /// and which of its documented limits binds first. Takes the platform's deploy flags.
+    DeployCheck(DeployCheck),
+}
+
+#[derive(clap::Args)]
+struct DeployCheck {
+    /// spinkube, fermyon-cloud or akamai-functions.
+    platform: spin_host::platform::Platform,
+    /// The application manifest, or a directory holding `spin.toml` (or give `--from`).
+    manifest: Option<PathBuf>,
+    /// The manifest, as `spin aka deploy` and `spin cloud deploy` take it.
+    #[arg(short = 'f', long = "from", conflicts_with = "manifest")]
+    from: Option<PathBuf>,
+    /// A variable the deploy would be given: NAME=VALUE, NAME=@FILE, @FILE.toml or
+    /// @FILE.json. May be repeated; the last value of a name wins.
+    #[arg(long = "variable", value_name = "NAME=VALUE | @FILE")]
+    variables: Vec<String>,
+    /// A variables file (TOML or JSON), as `--variable @FILE`.
+    #[arg(long = "variables", value_name = "FILE")]
+    variables_file: Option<PathBuf>,
+    /// Fermyon Cloud's `--link kv:LABEL=STORE` / `sqlite:LABEL=DATABASE`. May be repeated.
+    #[arg(long = "link")]
+    links: Vec<String>,
+    /// Accepted as the deploy commands take it (the check reads the components last built).
+    #[arg(long)]
+    #[allow(
+        dead_code,
+        reason = "accepted so that a deploy command's arguments check as given"
+    )]
+    build: bool,
+    /// Accepted as `spin aka deploy` takes it.
+    #[arg(long)]
+    #[allow(
+        dead_code,
+        reason = "accepted so that a deploy command's arguments check as given"
+    )]
+    no_confirm: bool,
+    /// Accepted as `spin aka deploy` takes it.
+    #[arg(long, value_name = "NAME")]
+    #[allow(
+        dead_code,
+        reason = "accepted so that a deploy command's arguments check as given"
+    )]
+    create_name: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -39,9 +84,11 @@ struct Up {
     /// May be repeated.
     #[arg(long = "sqlite")]
     sqlite: Vec<String>,
-    /// Set a variable, overriding the environment and the manifest default. May be repeated.
-    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = parse_variable)]
-    variables: Vec<(String, String)>,
+    /// Set a variable, overriding the environment and the manifest default: NAME=VALUE,
+    /// NAME=@FILE (the file's text), or a file of them, @FILE.toml or @FILE.json, as in
+    /// Spin. May be repeated; the last value of a name wins.
+    #[arg(long = "variable", value_name = "NAME=VALUE | @FILE")]
+    variables: Vec<String>,
     /// Run each component's `[component.<id>.build]` commands first, like `spin build --up`.
     #[arg(long)]
     build: bool,
@@ -72,22 +119,20 @@ struct Up {
     /// (this host only: Spin has no such flag).
     #[arg(long)]
     count_host_calls: bool,
-    /// Impose a hosted platform's documented limits: `fermyon-cloud` or `akamai-functions`
-    /// (this host only: Spin has no such flag; see crates/host/README.md).
+    /// Refuse what a platform would refuse, and impose its documented limits: `spinkube`,
+    /// `fermyon-cloud` or `akamai-functions` (this host only: Spin has no such flag; see
+    /// crates/host/README.md).
     #[arg(long)]
     platform: Option<spin_host::platform::Platform>,
-}
-
-fn parse_variable(arg: &str) -> Result<(String, String), String> {
-    arg.split_once('=')
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("`{arg}` should be NAME=VALUE"))
 }
 
 /// Errors end the process with one line (and its causes), never a backtrace: they are
 /// for the person who typed the command.
 fn main() -> ExitCode {
-    let Command::Up(up) = Cli::parse().command;
+    let up = match Cli::parse().command {
+        Command::Up(up) => up,
+        Command::DeployCheck(check) => return deploy_check(check),
+    };
     init_logging(up.count_host_calls);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,6 +144,37 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints the check's report; fails when the platform would refuse the application.
+fn deploy_check(args: DeployCheck) -> ExitCode {
+    let mut variables = args.variables;
+    if let Some(file) = args.variables_file {
+        variables.insert(0, format!("@{}", file.display()));
+    }
+    let request = spin_host::deploy_check::Request {
+        platform: args.platform,
+        manifest: args
+            .manifest
+            .or(args.from)
+            .unwrap_or_else(|| PathBuf::from("spin.toml")),
+        variables,
+        links: args.links,
+    };
+    match spin_host::deploy_check::check(&request) {
+        Ok(outcome) => {
+            print!("{}", outcome.report);
+            if outcome.accepted {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
         }
     }
 }
@@ -150,7 +226,7 @@ async fn run(up: Up) -> anyhow::Result<()> {
         manifest,
         state_dir: up.state_dir,
         runtime_config: up.runtime_config_file,
-        variables: up.variables.into_iter().collect(),
+        variables: spin_host::deploy_check::read_variables(&up.variables)?,
         sqlite_statements,
         reuse: InstanceReuse {
             max_instance_reuse_count: up.max_instance_reuse_count,

@@ -29,6 +29,10 @@ pub struct RuntimeConfig {
     pub key_value_stores: BTreeMap<String, Location>,
     /// SQLite databases by name.
     pub sqlite_databases: BTreeMap<String, Location>,
+    /// The stores and databases the file defines (`kv:LABEL`, `sqlite:NAME`), Spin's
+    /// defaults aside: what a platform that links each label (Fermyon Cloud) would have
+    /// linked.
+    pub defined: std::collections::BTreeSet<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -71,6 +75,7 @@ impl RuntimeConfig {
                 "default".to_owned(),
                 Location::File(state_dir.join("sqlite_db.db")),
             )]),
+            defined: std::collections::BTreeSet::new(),
         };
         for (label, store) in raw.key_value_store {
             let table = format!("key_value_store.{label}");
@@ -78,10 +83,12 @@ impl RuntimeConfig {
                 "redis" => store.redis(&table)?,
                 _ => store.local(&base, &table)?,
             };
+            config.defined.insert(format!("kv:{label}"));
             config.key_value_stores.insert(label, location);
         }
         for (name, db) in raw.sqlite_database {
             let location = db.local(&base, &format!("sqlite_database.{name}"))?;
+            config.defined.insert(format!("sqlite:{name}"));
             config.sqlite_databases.insert(name, location);
         }
         Ok(config)
