@@ -12,6 +12,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use spin_host::InstanceStats;
 use spin_host::app::Settings;
+use spin_host::platform::Platform;
 use spin_host::reuse::InstanceReuse;
 use spin_host::server::Running;
 use tempfile::TempDir;
@@ -60,11 +61,50 @@ impl Build {
     }
 }
 
-/// What one run of a test serves: a build of the components on a SQL back end.
+/// What one run of a test serves: a build of the components on a SQL back end, with a
+/// hosted platform's manifest and, on the repository's host, that platform's profile
+/// (`--platform`: its refusals and limits; real Spin imposes none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
     pub build: Build,
     pub sql: Sql,
+    pub platform: Option<Platform>,
+}
+
+impl Target {
+    /// The manifest this target serves: the build's own, or the platform's.
+    pub fn manifest(self) -> &'static str {
+        match self.platform {
+            Some(Platform::AkamaiFunctions) => "spin-akamai.toml",
+            Some(Platform::FermyonCloud) => "spin-fermyon-cloud.toml",
+            Some(Platform::SpinKube) | None => self.build.manifest(),
+        }
+    }
+
+    /// How the manifest keeps the app's key-value stores.
+    pub fn layout(self) -> storage::KvLayout {
+        match self.platform {
+            Some(Platform::AkamaiFunctions | Platform::FermyonCloud) => storage::KvLayout::Single,
+            Some(Platform::SpinKube) | None => storage::KvLayout::Separate,
+        }
+    }
+
+    /// The key-value labels the manifest grants.
+    pub fn store_labels(self) -> Vec<&'static str> {
+        match self.layout() {
+            storage::KvLayout::Separate => STORE_LABELS.to_vec(),
+            storage::KvLayout::Single => vec![storage::DEFAULT_LABEL],
+        }
+    }
+
+    /// Where the manifest keeps photos unless a test says otherwise (`photo_store`): the
+    /// hosted platforms' manifests keep them in the database.
+    pub fn default_photo_store(self) -> &'static str {
+        match self.layout() {
+            storage::KvLayout::Separate => "key-value",
+            storage::KvLayout::Single => "database",
+        }
+    }
 }
 
 /// PostgreSQL server the PostgreSQL runs use (the CI machine's).
@@ -81,7 +121,12 @@ pub const STORE_LABELS: [&str; 3] = ["tokens", "photos", "cache"];
 /// A runtime config keeping each of the app's stores in a Spin SQLite file beside it, as
 /// `spin up` does on a laptop (Spin resolves a relative `path` against the config's folder).
 pub fn local_stores_config() -> String {
-    STORE_LABELS
+    local_config_of(&STORE_LABELS)
+}
+
+/// A runtime config keeping each store of `labels` in `<label>.db` beside it.
+fn local_config_of(labels: &[&str]) -> String {
+    labels
         .iter()
         .map(|label| format!("[key_value_store.{label}]\ntype = \"spin\"\npath = \"{label}.db\"\n"))
         .collect()
@@ -99,7 +144,11 @@ pub fn redis_stores_config<'a>(stores: impl IntoIterator<Item = (&'a str, String
 }
 
 /// Defines one test that runs on every [`Target`]: `name::sqlite` and `name::postgres` on the
-/// WASI 0.3 build, `name::wasi02_sqlite` and `name::wasi02_postgres` on the WASI 0.2 one.
+/// WASI 0.3 build, `name::wasi02_sqlite` and `name::wasi02_postgres` on the WASI 0.2 one,
+/// and the WASI 0.2 build as each hosted platform's guide deploys it:
+/// `name::wasi02_akamai_functions` (spin-akamai.toml on PostgreSQL) and
+/// `name::wasi02_fermyon_cloud` (spin-fermyon-cloud.toml on SQLite), each under that
+/// platform's profile on the repository's host.
 /// `wasi03_only:` before the function limits it to the WASI 0.3 build, for what only that
 /// build does (one instance serving many requests at once); `postgres_only:` to PostgreSQL,
 /// for what needs a database across a network.
@@ -107,19 +156,24 @@ pub fn redis_stores_config<'a>(stores: impl IntoIterator<Item = (&'a str, String
 macro_rules! e2e_test {
     ($(#[$doc:meta])* async fn $name:ident($target:ident: Target) $body:block) => {
         $crate::e2e_test!(@tests [$(#[$doc])*] $name $target $body;
-            sqlite: Wasi03 Sqlite, postgres: Wasi03 Postgres,
-            wasi02_sqlite: Wasi02 Sqlite, wasi02_postgres: Wasi02 Postgres);
+            sqlite: Wasi03 Sqlite None, postgres: Wasi03 Postgres None,
+            wasi02_sqlite: Wasi02 Sqlite None, wasi02_postgres: Wasi02 Postgres None,
+            wasi02_akamai_functions: Wasi02 Postgres AkamaiFunctions,
+            wasi02_fermyon_cloud: Wasi02 Sqlite FermyonCloud);
     };
     (wasi03_only: $(#[$doc:meta])* async fn $name:ident($target:ident: Target) $body:block) => {
         $crate::e2e_test!(@tests [$(#[$doc])*] $name $target $body;
-            sqlite: Wasi03 Sqlite, postgres: Wasi03 Postgres);
+            sqlite: Wasi03 Sqlite None, postgres: Wasi03 Postgres None);
     };
     (postgres_only: $(#[$doc:meta])* async fn $name:ident($target:ident: Target) $body:block) => {
         $crate::e2e_test!(@tests [$(#[$doc])*] $name $target $body;
-            postgres: Wasi03 Postgres, wasi02_postgres: Wasi02 Postgres);
+            postgres: Wasi03 Postgres None, wasi02_postgres: Wasi02 Postgres None,
+            wasi02_akamai_functions: Wasi02 Postgres AkamaiFunctions);
     };
+    (@platform None) => { None };
+    (@platform $platform:ident) => { Some(::spin_host::platform::Platform::$platform) };
     (@tests [$(#[$doc:meta])*] $name:ident $target:ident $body:block;
-        $($test:ident: $build:ident $sql:ident),+) => {
+        $($test:ident: $build:ident $sql:ident $platform:ident),+) => {
         $(#[$doc])*
         mod $name {
             #[allow(unused_imports)]
@@ -133,6 +187,7 @@ macro_rules! e2e_test {
                     run($crate::helpers::Target {
                         build: $crate::helpers::Build::$build,
                         sql: $crate::helpers::Sql::$sql,
+                        platform: $crate::e2e_test!(@platform $platform),
                     })
                     .await
                 }
@@ -252,11 +307,11 @@ pub struct AppOptions {
     /// PostgreSQL runs only: reach it in plain text through this proxy (say, a
     /// `StallingProxy`) instead of directly.
     pub postgres_via: Option<std::net::SocketAddr>,
-    /// `photo_store`: `key-value` or `database`.
-    pub photo_store: &'static str,
-    /// A hosted platform's limits for the repository's host to impose (`--platform`);
-    /// real Spin imposes none, so tests that set one run on the host only.
-    pub platform: Option<spin_host::platform::Platform>,
+    /// `photo_store`: `key-value` or `database`; `None`: the target's manifest's default
+    /// (its guide's choice).
+    pub photo_store: Option<&'static str>,
+    /// PostgreSQL runs only: this schema (another app's database) instead of a fresh one.
+    pub postgres_schema: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -277,8 +332,8 @@ impl Default for AppOptions {
             registration_deadline_seconds: 0,
             key_value_redis: None,
             postgres_via: None,
-            photo_store: "key-value",
-            platform: None,
+            photo_store: None,
+            postgres_schema: None,
         }
     }
 }
@@ -329,7 +384,10 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
     let (database_url, schema) = match target.sql {
         Sql::Sqlite => ("sqlite:default".to_owned(), None),
         Sql::Postgres => {
-            let (url, schema) = postgres_schema().await;
+            let (url, schema) = match &options.postgres_schema {
+                Some(schema) => (schema_url(schema), schema.clone()),
+                None => postgres_schema().await,
+            };
             (url, Some(schema))
         }
     };
@@ -350,16 +408,25 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
     };
 
     let runtime_config = dir.path().join("runtime-config.toml");
-    let stores = match &options.key_value_redis {
+    let labels = target.store_labels();
+    let mut stores = match &options.key_value_redis {
         // One Redis database per store: Redis stores share keys across labels.
         Some(redis) => redis_stores_config(
-            STORE_LABELS
-                .into_iter()
+            labels
+                .iter()
+                .copied()
                 .zip(0..)
                 .map(|(label, db)| (label, format!("{redis}/{db}"))),
         ),
-        None => local_stores_config(),
+        None => local_config_of(&labels),
     };
+    if target.platform == Some(Platform::FermyonCloud) {
+        // What `spin cloud deploy --link sqlite:default=…` links: the default database,
+        // where Spin keeps it.
+        stores.push_str(
+            "[sqlite_database.default]\ntype = \"spin\"\npath = \".spin/sqlite_db.db\"\n",
+        );
+    }
     std::fs::write(&runtime_config, stores).expect("writing runtime config");
     let variables = BTreeMap::from([
         ("database_url".to_owned(), database_url),
@@ -410,13 +477,19 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
             "registration_deadline_seconds".to_owned(),
             unset_if_zero(options.registration_deadline_seconds),
         ),
-        ("photo_store".to_owned(), options.photo_store.to_owned()),
+        (
+            "photo_store".to_owned(),
+            options
+                .photo_store
+                .unwrap_or(target.default_photo_store())
+                .to_owned(),
+        ),
     ]);
     let state_dir = dir.path().join(".spin");
     let served = match Server::under_test() {
         Server::Host => {
             let settings = Settings {
-                manifest: workspace_root().join(target.build.manifest()),
+                manifest: workspace_root().join(target.manifest()),
                 state_dir: Some(state_dir),
                 runtime_config: Some(runtime_config),
                 variables,
@@ -424,7 +497,7 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
                 // Spin's defaults: instances reused, 16 requests at once, no request timeout.
                 reuse: InstanceReuse::default(),
                 max_instance_memory: 256 << 20,
-                platform: options.platform,
+                platform: target.platform,
             };
             let running =
                 spin_host::server::start(settings, "127.0.0.1:0".parse().expect("address"))
@@ -433,13 +506,13 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
             Served::InProcess(running)
         }
         Server::Spin { .. } => {
-            let (build, config) = (target.build, runtime_config.clone());
+            let config = runtime_config.clone();
             let process = tokio::task::spawn_blocking(move || {
                 let variables: Vec<(&str, String)> = variables
                     .iter()
                     .map(|(name, value)| (name.as_str(), value.clone()))
                     .collect();
-                ServerProcess::start(build, &config, &state_dir, &variables)
+                ServerProcess::start_target(target, &config, &state_dir, &variables)
             })
             .await
             .expect("starting Spin");
@@ -474,10 +547,14 @@ pub async fn postgres_schema() -> (String, String) {
         .execute(&format!("CREATE SCHEMA {schema}"), &[])
         .await
         .expect("creating the test schema");
-    let url = format!(
+    (schema_url(&schema), schema)
+}
+
+/// The `database_url` that selects `schema`.
+fn schema_url(schema: &str) -> String {
+    format!(
         "postgres://postgres@{PG_HOST}/test?sslmode=disable&options=-c%20search_path%3D{schema}"
-    );
-    (url, schema)
+    )
 }
 
 /// Now, in Unix seconds.
@@ -774,18 +851,35 @@ impl TestApp {
         }
     }
 
-    /// Empties a key-value store (the host keeps them as SQLite files).
-    pub fn clear_store(&self, file: &str) {
-        let db = rusqlite::Connection::open(self.dir.path().join(file)).expect("opening the store");
-        db.execute_batch("DELETE FROM spin_key_value")
-            .expect("clearing the store");
+    /// Empties the logical key-value store `name` (`tokens`, `photos` or `cache`; each kept
+    /// in a SQLite file beside the runtime config, alone or with the others).
+    pub fn clear_store(&self, name: &str) {
+        let (label, prefix) = self.store_of(name);
+        let db = rusqlite::Connection::open(self.dir.path().join(format!("{label}.db")))
+            .expect("opening the store");
+        db.execute(
+            "DELETE FROM spin_key_value WHERE store = ?1 AND key LIKE ?2 || '%'",
+            [label, prefix],
+        )
+        .expect("clearing the store");
+    }
+
+    /// The label and key prefix of the logical store `name` in this app's layout.
+    pub fn store_of(&self, name: &str) -> (&'static str, &'static str) {
+        let store = storage::LogicalStore::ALL
+            .into_iter()
+            .find(|store| store.name() == name)
+            .unwrap_or_else(|| panic!("no logical store `{name}`"));
+        let layout = self.target.layout();
+        (layout.label(store), layout.prefix(store))
     }
 }
 
 impl TestApp {
-    /// How many entries the key-value store `label` holds (each store is a SQLite file
-    /// beside the runtime config; one never opened holds none).
-    pub fn entries_in(&self, label: &str) -> i64 {
+    /// How many entries the logical key-value store `name` holds (`tokens`, `photos` or
+    /// `cache`, in a SQLite file beside the runtime config; one never opened holds none).
+    pub fn entries_in(&self, name: &str) -> i64 {
+        let (label, prefix) = self.store_of(name);
         let file = self.dir.path().join(format!("{label}.db"));
         let Ok(db) =
             rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -793,26 +887,54 @@ impl TestApp {
             return 0;
         };
         db.query_row(
-            "SELECT COUNT(*) FROM spin_key_value WHERE store = ?1",
-            [label],
+            "SELECT COUNT(*) FROM spin_key_value WHERE store = ?1 AND key LIKE ?2 || '%'",
+            [label, prefix],
             |r| r.get(0),
         )
         .unwrap_or(0)
     }
 
-    /// How many photos the photo store holds.
-    pub fn photos_stored(&self) -> i64 {
+    /// How many photos the `photos` key-value store holds.
+    pub fn photos_in_key_value(&self) -> i64 {
         self.entries_in("photos")
     }
 
-    /// Stores a photo no user has, as a registration killed between storing its photo and
-    /// inserting its user leaves one.
+    /// How many photos are stored, in key-value and in the database.
+    pub async fn photos_stored(&self) -> i64 {
+        self.photos_in_key_value() + self.photos_in_database().await
+    }
+
+    /// How many photos the database's `photos` table holds; none before it is migrated.
+    pub async fn photos_in_database(&self) -> i64 {
+        const COUNT: &str = "SELECT COUNT(*) FROM photos";
+        match self.target.sql {
+            Sql::Sqlite => rusqlite::Connection::open(self.dir.path().join(".spin/sqlite_db.db"))
+                .and_then(|db| db.query_row(COUNT, [], |row| row.get(0)))
+                .unwrap_or(0),
+            Sql::Postgres => {
+                let schema = self.schema.as_deref().expect("schema");
+                let client = pg_client().await;
+                client
+                    .batch_execute(&format!("SET search_path TO {schema}"))
+                    .await
+                    .expect("search_path");
+                match client.query_one(COUNT, &[]).await {
+                    Ok(row) => row.get(0),
+                    Err(_) => 0,
+                }
+            }
+        }
+    }
+
+    /// Stores a photo no user has in the `photos` key-value store, as a registration killed
+    /// between storing its photo and inserting its user leaves one.
     pub fn plant_orphan_photo(&self, name: &str) {
-        let db = rusqlite::Connection::open(self.dir.path().join("photos.db"))
+        let (label, prefix) = self.store_of("photos");
+        let db = rusqlite::Connection::open(self.dir.path().join(format!("{label}.db")))
             .expect("opening the store");
         db.execute(
-            "INSERT INTO spin_key_value (store, key, value) VALUES ('photos', ?1, ?2)",
-            rusqlite::params![name, jpeg(70, 70)],
+            "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)",
+            rusqlite::params![label, format!("{prefix}{name}"), jpeg(70, 70)],
         )
         .expect("planting a photo");
     }

@@ -49,7 +49,7 @@ e2e_test! {
         }
         // Only the honest registrations and the panorama were stored.
         assert_eq!(app.total_users().await, i64::from(n));
-        assert_eq!(app.photos_stored(), i64::from(n));
+        assert_eq!(app.photos_stored().await, i64::from(n));
     }
 }
 

@@ -80,7 +80,7 @@ async fn cut_short(app: &TestApp, chunked: bool) {
         );
     }
     assert_eq!(app.total_users().await, 0);
-    assert_eq!(app.photos_stored(), 0);
+    assert_eq!(app.photos_stored().await, 0);
     let (status, body) = app
         .register_with(Some(&token), &Registration::valid(1))
         .await;
@@ -120,7 +120,7 @@ e2e_test! {
             (408, json!({"success": false, "message": "The request body did not arrive in time."}))
         );
         assert_eq!(app.total_users().await, 0);
-        assert_eq!(app.photos_stored(), 0);
+        assert_eq!(app.photos_stored().await, 0);
         let (status, body) = app.register_with(Some(&token), &Registration::valid(1)).await;
         assert_eq!(status, 201, "the token is still usable: {body}");
     }

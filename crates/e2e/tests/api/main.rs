@@ -13,6 +13,7 @@ mod builds;
 mod cors;
 mod deploy;
 mod errors;
+mod guides;
 mod hostile_input;
 mod http_caching;
 mod http_edges;

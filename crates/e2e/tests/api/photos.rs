@@ -58,7 +58,7 @@ e2e_test! {
         let (_, user) = app.get_json(&format!("/api/v1/users/{}", created["user_id"])).await;
         let url = user["user"]["photo"].as_str().unwrap().to_owned();
         let served = app.client.get(&url).send().await.unwrap().bytes().await.unwrap();
-        app.clear_store("photos.db");
+        app.clear_store("photos");
 
         let again = app.client.get(&url).send().await.unwrap();
         assert_eq!(again.status(), 200, "the warm instance answers from what it keeps");

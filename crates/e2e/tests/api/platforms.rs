@@ -1,83 +1,210 @@
-//! The hosted platforms' limits, imposed by the repository's host (`--platform`; real Spin
-//! imposes none, so these run on the host only): registrations within them succeed, and a
-//! registration a store refuses is a `503` that leaves nothing written.
+//! The hosted platforms as the repository's host imposes them (`--platform`; real Spin
+//! imposes none, so these run on the host only): it refuses to load what the platform
+//! would refuse to deploy, for the platform's reason; the manifests the guides deploy load;
+//! registrations within the limits succeed, and a registration a store refuses is a `503`
+//! that leaves nothing written. The whole API suite also runs each guide's manifest under
+//! its platform's profile (`name::wasi02_akamai_functions`, `name::wasi02_fermyon_cloud`).
+
+use std::collections::BTreeMap;
 
 use serde_json::json;
+use spin_host::app::{App, Settings};
 use spin_host::platform::Platform;
+use spin_host::reuse::InstanceReuse;
 
 use crate::helpers::{
-    AppOptions, Build, Registration, SEED_KEY, Sql, Target, TestApp, spawn_app_with,
+    AppOptions, Build, PG_HOST, Registration, SEED_KEY, Sql, Target, TestApp, spawn_app_with,
+    workspace_root,
 };
 use crate::server_process::Server;
 
-/// The app on the repository's host with `platform`'s limits imposed; `None` (said once)
+/// The app on the repository's host under `target`'s platform profile; `None` (said once)
 /// when this run serves it on real Spin, which imposes none.
-async fn spawn_on(
-    test: &str,
-    platform: Platform,
-    target: Target,
-    options: AppOptions,
-) -> Option<TestApp> {
+async fn spawn_on(test: &str, target: Target, options: AppOptions) -> Option<TestApp> {
     if !matches!(Server::under_test(), Server::Host) {
         eprintln!(
             "{test}: real Spin imposes no platform limits; this runs on the repository's host only"
         );
         return None;
     }
-    let options = AppOptions {
-        platform: Some(platform),
-        ..options
-    };
     Some(spawn_app_with(target, options).await)
 }
 
-/// Fills the `photos` key-value store with `count` photos no user has (as if earlier
-/// registrations had stored them), straight into the host's store file.
+/// Fermyon Cloud as its guide deploys: spin-fermyon-cloud.toml, on the Cloud's SQLite.
+const FERMYON_CLOUD: Target = Target {
+    build: Build::Wasi02,
+    sql: Sql::Sqlite,
+    platform: Some(Platform::FermyonCloud),
+};
+/// Akamai Functions as its guide deploys: spin-akamai.toml, on PostgreSQL.
+const AKAMAI_FUNCTIONS: Target = Target {
+    build: Build::Wasi02,
+    sql: Sql::Postgres,
+    platform: Some(Platform::AkamaiFunctions),
+};
+
+/// Photos kept in key-value, where the store's limits apply to them.
+fn key_value_photos() -> AppOptions {
+    AppOptions {
+        photo_store: Some("key-value"),
+        ..AppOptions::default()
+    }
+}
+
+/// Every key of every logical store in the app's key-value stores.
+fn keys_stored(app: &TestApp) -> i64 {
+    ["tokens", "photos", "cache"]
+        .into_iter()
+        .map(|store| app.entries_in(store))
+        .sum()
+}
+
+/// Fills the photo store with `count` photos no user has (as if earlier registrations had
+/// stored them), straight into the host's store file.
 fn fill_photo_store(app: &TestApp, count: usize) {
-    let mut db =
-        rusqlite::Connection::open(app.dir.path().join("photos.db")).expect("the photos store");
+    let (label, prefix) = app.store_of("photos");
+    let mut db = rusqlite::Connection::open(app.dir.path().join(format!("{label}.db")))
+        .expect("the photos' store");
     let tx = db.transaction().expect("a transaction");
     for n in 0..count {
         tx.execute(
-            "INSERT INTO spin_key_value (store, key, value) VALUES ('photos', ?1, x'ffd8ffd9')",
-            [format!("{n:032x}.jpeg")],
+            "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, x'ffd8ffd9')",
+            [label.to_owned(), format!("{prefix}{n:032x}.jpeg")],
         )
         .expect("a photo");
     }
     tx.commit().expect("commit");
 }
 
-/// Fermyon Cloud runs the WASI 0.2 build (it has no service chaining) on its SQLite.
-const FERMYON_CLOUD: Target = Target {
-    build: Build::Wasi02,
-    sql: Sql::Sqlite,
-};
-/// Akamai Functions has no SQLite: the WASI 0.2 build on PostgreSQL.
-const AKAMAI_FUNCTIONS: Target = Target {
-    build: Build::Wasi02,
-    sql: Sql::Postgres,
-};
+/// Why the host refuses to load `manifest` under `platform`, with the runtime config
+/// `stores` and `variables` given; `None` if it loads.
+fn refusal(
+    manifest: &str,
+    platform: Platform,
+    stores: &str,
+    variables: &[(&str, &str)],
+) -> Option<String> {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let runtime_config = dir.path().join("runtime-config.toml");
+    std::fs::write(&runtime_config, stores).expect("runtime config");
+    crate::helpers::build_components(Build::Wasi02);
+    crate::helpers::build_components(Build::Wasi03);
+    let settings = Settings {
+        manifest: workspace_root().join(manifest),
+        state_dir: Some(dir.path().join(".spin")),
+        runtime_config: Some(runtime_config),
+        variables: variables
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+        sqlite_statements: Vec::new(),
+        reuse: InstanceReuse::default(),
+        max_instance_memory: 256 << 20,
+        platform: Some(platform),
+    };
+    App::load(settings).err().map(|e| format!("{e:#}"))
+}
+
+const LINKED: &str = "[key_value_store.default]\ntype = \"spin\"\npath = \"default.db\"\n\
+                      [sqlite_database.default]\ntype = \"spin\"\npath = \"db.db\"\n";
+const POSTGRES: [(&str, &str); 2] = [
+    ("database_url", "postgres://postgres@127.0.0.1:5432/test"),
+    ("postgres_host", PG_HOST),
+];
+
+#[test]
+fn the_host_refuses_what_each_platform_would_refuse_for_its_reason() {
+    // Fermyon Cloud: the cloud plugin's own words for service chaining.
+    let why = refusal("spin.toml", Platform::FermyonCloud, LINKED, &[]).expect("refused");
+    assert!(
+        why.contains(
+            "This app requires features that are not yet available on Fermyon Cloud: local_service_chaining"
+        ),
+        "{why}"
+    );
+    // ...and a label no link provides (here: no runtime config table).
+    let why = refusal("spin-fermyon-cloud.toml", Platform::FermyonCloud, "", &[]).expect("refused");
+    assert!(
+        why.contains("No link specified for label 'default'"),
+        "{why}"
+    );
+
+    // Akamai Functions: only `default`, no SQLite, and a PostgreSQL it can reach.
+    let why =
+        refusal("spin-wasi02.toml", Platform::AkamaiFunctions, "", &POSTGRES).expect("refused");
+    for reason in [
+        "component `token` is granted key-value store `tokens`: on Akamai Functions the only label allowed is `default`",
+        "component `positions` is granted SQLite database `default`: Akamai Functions does not support SQLite",
+    ] {
+        assert!(why.contains(reason), "{reason}\nnot in\n{why}");
+    }
+    let why = refusal("spin-akamai.toml", Platform::AkamaiFunctions, "", &[]).expect("refused");
+    assert!(
+        why.contains("required variables have no value")
+            && why.contains("database_url")
+            && why.contains("postgres_host"),
+        "{why}"
+    );
+    let sqlite = [
+        ("database_url", "sqlite:default"),
+        ("postgres_host", PG_HOST),
+    ];
+    let why = refusal("spin-akamai.toml", Platform::AkamaiFunctions, "", &sqlite).expect("refused");
+    assert!(
+        why.contains("database_url is `sqlite:default`: Akamai Functions has no SQLite"),
+        "{why}"
+    );
+
+    // SpinKube's shim embeds Spin 3.6.3: WASI 0.2 only.
+    let why = refusal("spin.toml", Platform::SpinKube, "", &[]).expect("refused");
+    assert!(
+        why.contains("`token`, `users` export wasi:http/handler@0.3.0 (WASI 0.3"),
+        "{why}"
+    );
+
+    // The manifests the guides deploy load under their platforms.
+    assert_eq!(
+        refusal("spin-akamai.toml", Platform::AkamaiFunctions, "", &POSTGRES),
+        None
+    );
+    assert_eq!(
+        refusal(
+            "spin-fermyon-cloud.toml",
+            Platform::FermyonCloud,
+            LINKED,
+            &[]
+        ),
+        None
+    );
+    assert_eq!(
+        refusal(
+            "spin-wasi02.toml",
+            Platform::SpinKube,
+            &crate::helpers::local_stores_config(),
+            &[]
+        ),
+        None
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly() {
-    let Some(app) = spawn_on(
-        "fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly",
-        Platform::FermyonCloud,
-        FERMYON_CLOUD,
-        AppOptions::default(),
-    )
-    .await
-    else {
+async fn fermyon_cloud_a_full_store_refuses_a_registration_cleanly() {
+    let test = "fermyon_cloud_a_full_store_refuses_a_registration_cleanly";
+    let Some(app) = spawn_on(test, FERMYON_CLOUD, key_value_photos()).await else {
         return;
     };
     app.seed(1).await; // the seeded photo: one key
-    fill_photo_store(&app, 1_022);
+    let token = app.token().await; // the signing key: two more
+    // One store holds the photos, the signing keys and the cache: fill it to one short.
+    fill_photo_store(&app, 1_023 - keys_stored(&app) as usize);
     assert_eq!(
-        app.register(&Registration::valid(1)).await.0,
+        app.register_with(Some(&token), &Registration::valid(1))
+            .await
+            .0,
         201,
         "the 1,024th key"
     );
-    assert_eq!(app.photos_stored(), 1_024);
+    assert_eq!(keys_stored(&app), 1_024);
 
     let token = app.token().await;
     let (status, retry_after, body) = app
@@ -89,17 +216,18 @@ async fn fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly() {
         "{body}"
     );
     assert_eq!(
-        (app.total_users().await, app.photos_stored()),
+        (app.total_users().await, keys_stored(&app)),
         (2, 1_024),
         "nothing written"
     );
 
     // The token was not spent: once there is room, the same request succeeds.
-    rusqlite::Connection::open(app.dir.path().join("photos.db"))
-        .expect("the photos store")
+    let (label, prefix) = app.store_of("photos");
+    rusqlite::Connection::open(app.dir.path().join(format!("{label}.db")))
+        .expect("the photos' store")
         .execute(
             "DELETE FROM spin_key_value WHERE key = ?1",
-            [format!("{:032x}.jpeg", 0)],
+            [format!("{prefix}{:032x}.jpeg", 0)],
         )
         .expect("making room");
     assert_eq!(
@@ -110,61 +238,16 @@ async fn fermyon_cloud_a_full_photo_store_refuses_a_registration_cleanly() {
     );
 }
 
-/// Why Fermyon Cloud gets the WASI 0.2 build: the WASI 0.3 build hands registrations from
-/// `users` to `registration` over service chaining, which Fermyon Cloud does not have. There
-/// the WASI 0.3 build reads, and every registration is the contract's `500` that wrote
-/// nothing, never a hang or a half-written user.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fermyon_cloud_refuses_the_wasi03_builds_chaining_cleanly() {
-    let Some(app) = spawn_on(
-        "fermyon_cloud_refuses_the_wasi03_builds_chaining_cleanly",
-        Platform::FermyonCloud,
-        Target {
-            build: Build::Wasi03,
-            ..FERMYON_CLOUD
-        },
-        AppOptions::default(),
-    )
-    .await
-    else {
-        return;
-    };
-    assert_eq!(app.seed(2).await.0, 201);
-    assert_eq!(app.get_json("/api/v1/users?count=6").await.0, 200);
-    let photos = app.photos_stored();
-
-    let token = app.token().await;
-    let (status, retry_after, body) = app
-        .register_with_retry_after(&token, &Registration::valid(1))
-        .await;
-    assert_eq!(
-        (status, retry_after.as_str(), body),
-        (
-            500,
-            "",
-            json!({"success": false, "message": "Internal server error"})
-        )
-    );
-    assert_eq!(
-        (app.total_users().await, app.photos_stored()),
-        (2, photos),
-        "nothing written"
-    );
-}
-
+/// As the guide deploys it (photos in the database, `token_signing_key` set), the key
+/// count never binds: registrations go on with the store full.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fermyon_cloud_photos_in_the_database_outgrow_the_key_count() {
-    let Some(app) = spawn_on(
-        "fermyon_cloud_photos_in_the_database_outgrow_the_key_count",
-        Platform::FermyonCloud,
-        FERMYON_CLOUD,
-        AppOptions {
-            photo_store: "database",
-            ..AppOptions::default()
-        },
-    )
-    .await
-    else {
+    let test = "fermyon_cloud_photos_in_the_database_outgrow_the_key_count";
+    let options = AppOptions {
+        token_signing_keys: ("e2e-fermyon-signing-secret-0123456789abcdef", ""),
+        ..AppOptions::default()
+    };
+    let Some(app) = spawn_on(test, FERMYON_CLOUD, options).await else {
         return;
     };
     fill_photo_store(&app, 1_024);
@@ -172,25 +255,20 @@ async fn fermyon_cloud_photos_in_the_database_outgrow_the_key_count() {
         let (status, body) = app.register(&Registration::valid(n)).await;
         assert_eq!(status, 201, "{body}");
         assert!(
-            !app.photo_of(body["user_id"].as_i64().unwrap())
+            !app.photo_of(body["user_id"].as_i64().expect("an id"))
                 .await
                 .is_empty()
         );
     }
-    assert_eq!(app.photos_stored(), 1_024, "no key was needed");
+    assert_eq!(app.photos_in_key_value(), 1_024, "no key was needed");
+    assert_eq!(app.photos_in_database().await, 3);
 }
 
 /// 128 MiB an instance on Akamai Functions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn akamai_functions_registrations_on_postgres_within_128_mib() {
-    let Some(app) = spawn_on(
-        "akamai_functions_registrations_on_postgres_within_128_mib",
-        Platform::AkamaiFunctions,
-        AKAMAI_FUNCTIONS,
-        AppOptions::default(),
-    )
-    .await
-    else {
+    let test = "akamai_functions_registrations_on_postgres_within_128_mib";
+    let Some(app) = spawn_on(test, AKAMAI_FUNCTIONS, AppOptions::default()).await else {
         return;
     };
     for n in 1..=3 {
@@ -202,46 +280,15 @@ async fn akamai_functions_registrations_on_postgres_within_128_mib() {
     assert_eq!(app.total_users().await, 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn akamai_functions_has_no_sqlite() {
-    let sqlite = Target {
-        sql: Sql::Sqlite,
-        ..AKAMAI_FUNCTIONS
-    };
-    let Some(app) = spawn_on(
-        "akamai_functions_has_no_sqlite",
-        Platform::AkamaiFunctions,
-        sqlite,
-        AppOptions::default(),
-    )
-    .await
-    else {
-        return;
-    };
-    let (status, body) = app.get_json("/api/v1/users").await;
-    assert_eq!(
-        (status, body),
-        (
-            500,
-            json!({"success": false, "message": "Internal server error"})
-        )
-    );
-}
-
 /// A registration that arrives when the application's 50 key-value writes of the second are
 /// spent: `503` with `Retry-After`, nothing written; the same request a second later is
 /// registered. The writes are spent by the maintenance endpoint removing 60 orphan photos
-/// (a delete is a write), just before the registration.
+/// (a delete is a write), just before the registration. Photos are in key-value here: the
+/// guide's choice, the database, makes a registration write none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn akamai_functions_a_registration_past_the_write_rate_is_503_then_succeeds() {
-    let Some(app) = spawn_on(
-        "akamai_functions_a_registration_past_the_write_rate_is_503_then_succeeds",
-        Platform::AkamaiFunctions,
-        AKAMAI_FUNCTIONS,
-        AppOptions::default(),
-    )
-    .await
-    else {
+    let test = "akamai_functions_a_registration_past_the_write_rate_is_503_then_succeeds";
+    let Some(app) = spawn_on(test, AKAMAI_FUNCTIONS, key_value_photos()).await else {
         return;
     };
     // Tokens, and the signing key the first one makes, before the writes are spent.

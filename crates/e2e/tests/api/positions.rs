@@ -87,7 +87,7 @@ e2e_test! {
         let app = spawn_app(target).await;
         app.get_json("/api/v1/positions").await;
         app.sql("DELETE FROM positions").await;
-        app.clear_store("cache.db");
+        app.clear_store("cache");
 
         let (status, body) = app.get_json("/api/v1/positions").await;
         assert_eq!(status, 200, "the warm instance answers from what it keeps: {body}");

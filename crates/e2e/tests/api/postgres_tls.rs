@@ -12,6 +12,7 @@ fn on_postgres(build: Build) -> Target {
     Target {
         build,
         sql: Sql::Postgres,
+        platform: None,
     }
 }
 

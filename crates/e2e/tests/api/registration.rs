@@ -82,7 +82,7 @@ e2e_test! {
             assert_eq!(body["fails"], json!({ field: [message] }), "{field}: {message}");
         }
         assert_eq!(app.total_users().await, 0);
-        assert_eq!(app.photos_stored(), 0, "no photo is kept for a rejected registration");
+        assert_eq!(app.photos_stored().await, 0, "no photo is kept for a rejected registration");
     }
 }
 
@@ -138,7 +138,7 @@ e2e_test! {
         assert_eq!(email, (409, conflict.clone()));
         assert_eq!(phone, (409, conflict));
         assert_eq!(app.total_users().await, 1);
-        assert_eq!(app.photos_stored(), 1);
+        assert_eq!(app.photos_stored().await, 1);
     }
 }
 

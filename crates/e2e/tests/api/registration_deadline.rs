@@ -80,11 +80,18 @@ e2e_test! {
             key_value_redis: Some(format!("redis://{}", proxy.addr)),
             registration_deadline_seconds: DEADLINE_SECONDS,
             token_signing_keys: (SIGNING_KEY, ""),
+            photo_store: Some("key-value"),
             ..AppOptions::default()
         }).await;
+        // The photos' Redis database (one per label), and their keys' prefix in it.
+        let layout = target.layout();
+        let photos_label = layout.label(storage::LogicalStore::Photos);
+        let db = target.store_labels().iter().position(|label| *label == photos_label).expect("the photos' label");
         let photos_in_redis = || -> i64 {
-            let mut redis = redis::Client::open(redis.url(1)).and_then(|c| c.get_connection()).expect("Redis");
-            redis::cmd("DBSIZE").query(&mut redis).expect("DBSIZE")
+            let mut redis = redis::Client::open(redis.url(db as u8)).and_then(|c| c.get_connection()).expect("Redis");
+            let pattern = format!("{}*", layout.prefix(storage::LogicalStore::Photos));
+            let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query(&mut redis).expect("KEYS");
+            keys.len() as i64
         };
 
         // Within the deadline a slow write is waited for.
@@ -124,14 +131,14 @@ async fn database_stalled_on_insert(
         AppOptions {
             postgres_via: Some(proxy.addr),
             registration_deadline_seconds: DEADLINE_SECONDS,
-            photo_store,
+            photo_store: Some(photo_store),
             ..AppOptions::default()
         },
     )
     .await;
     let photos = async || -> i64 {
         let in_database = app.sql_integers("SELECT COUNT(*) FROM photos").await[0][0];
-        in_database + app.photos_stored()
+        in_database + app.photos_in_key_value()
     };
     // The schema is migrated (its trigger texts hold inserts too) before anything stalls.
     assert_eq!(users(&app).await, 0);

@@ -127,7 +127,7 @@ async fn one_token_makes_one_user(app: &TestApp, arena: Arena) {
         "{arena:?}: {results:?}"
     );
     assert_eq!(app.total_users().await, 1);
-    assert_eq!(app.photos_stored(), 1, "losers' photos are removed");
+    assert_eq!(app.photos_stored().await, 1, "losers' photos are removed");
 }
 
 async fn one_email_makes_one_user(app: &TestApp, arena: Arena) {
@@ -151,7 +151,7 @@ async fn one_email_makes_one_user(app: &TestApp, arena: Arena) {
         "{arena:?}: {results:?}"
     );
     assert_eq!(app.total_users().await, 1);
-    assert_eq!(app.photos_stored(), 1);
+    assert_eq!(app.photos_stored().await, 1);
 }
 
 e2e_test! {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::helpers::{Build, build_components, workspace_root};
+use crate::helpers::{Build, Target, build_components, workspace_root};
 
 /// What serves the application in this test run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,10 +98,47 @@ impl ServerProcess {
         )
     }
 
+    /// As [`start`](Self::start), with `target`'s manifest (a hosted platform's, or its
+    /// build's).
+    pub fn start_target(
+        target: Target,
+        runtime_config: &Path,
+        state_dir: &Path,
+        variables: &[(&str, String)],
+    ) -> Self {
+        Self::start_manifest(
+            Server::under_test(),
+            target.build,
+            target.manifest(),
+            runtime_config,
+            state_dir,
+            variables,
+        )
+    }
+
     /// As [`start`](Self::start), on the given server.
     pub fn start_on(
         server: &Server,
         build: Build,
+        runtime_config: &Path,
+        state_dir: &Path,
+        variables: &[(&str, String)],
+    ) -> Self {
+        Self::start_manifest(
+            server,
+            build,
+            build.manifest(),
+            runtime_config,
+            state_dir,
+            variables,
+        )
+    }
+
+    /// Starts `server` with `manifest`, whose components are `build`'s.
+    fn start_manifest(
+        server: &Server,
+        build: Build,
+        manifest: &str,
         runtime_config: &Path,
         state_dir: &Path,
         variables: &[(&str, String)],
@@ -114,7 +151,7 @@ impl ServerProcess {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         command
             .current_dir(workspace_root())
-            .args(["up", "-f", build.manifest(), "--listen", "127.0.0.1:0"])
+            .args(["up", "-f", manifest, "--listen", "127.0.0.1:0"])
             .arg("--runtime-config-file")
             .arg(runtime_config)
             .arg("--state-dir")
@@ -206,7 +243,7 @@ fn collect(stream: impl Read + Send + 'static, log: Arc<Mutex<String>>) {
 }
 
 /// The host binary, built once (the test build compiles only its library).
-fn host_binary() -> PathBuf {
+pub fn host_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {

@@ -1,6 +1,8 @@
 //! Per-request budgets: what each endpoint asks of the platform's metered services —
-//! key-value reads and writes, SQL statements — and how far its instance's linear memory
-//! grows, on each build and in each deployment's shape. Hosted platforms meter these
+//! key-value reads and writes, SQL statements, outbound HTTP requests — and how far its
+//! instance's linear memory grows, on each build and in each deployment's shape. The
+//! budgets are `spin_host::budgets`, which `spin-host deploy-check` computes a platform's
+//! binding limits from: this suite is what makes its arithmetic true. Hosted platforms meter these
 //! (Akamai Functions: 1,000 key-value reads and 50 writes a second per app; Fermyon Cloud:
 //! 1,024 keys a store; both: 128 MiB a request), so each count is held to what the endpoint
 //! needs, and a change that adds a call fails here.
@@ -50,41 +52,45 @@ fn count_host_calls() {
     });
 }
 
-/// What one request asked of the metered services, on average.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-struct Metered {
-    kv_reads: f64,
-    kv_writes: f64,
-    sql_statements: f64,
-}
+use spin_host::budgets::Metered;
 
-impl Metered {
-    /// The metered calls among `calls` (the host's totals' difference), per request.
-    fn of(calls: &BTreeMap<String, u64>, requests: u32) -> Self {
-        let mut metered = Self::default();
-        for (name, &count) in calls {
-            let per_request = count as f64 / f64::from(requests);
-            let (interface, function) = short_name(name);
-            match (interface.as_str(), function.as_str()) {
-                ("key-value", "get" | "exists" | "get-keys") => metered.kv_reads += per_request,
-                ("key-value", "set" | "delete") => metered.kv_writes += per_request,
-                ("sqlite", "execute" | "execute-async")
-                | ("postgres", "query" | "execute" | "query-async" | "execute-async") => {
-                    metered.sql_statements += per_request;
-                }
-                _ => {}
+/// The metered calls among `calls` (the host's totals' difference) and `outbound` HTTP
+/// requests (the TinyPNG mock's), per request.
+fn metered(calls: &BTreeMap<String, u64>, outbound: usize, requests: u32) -> Metered {
+    let mut metered = Metered {
+        outbound_http: outbound as f64 / f64::from(requests),
+        ..Metered::default()
+    };
+    for (name, &count) in calls {
+        let per_request = count as f64 / f64::from(requests);
+        let (interface, function) = short_name(name);
+        match (interface.as_str(), function.as_str()) {
+            ("key-value", "get" | "exists" | "get-keys") => metered.kv_reads += per_request,
+            ("key-value", "set" | "delete") => metered.kv_writes += per_request,
+            ("sqlite", "execute" | "execute-async")
+            | ("postgres", "query" | "execute" | "query-async" | "execute-async") => {
+                metered.sql_statements += per_request;
             }
+            _ => {}
         }
-        metered
     }
+    metered
 }
 
-impl fmt::Display for Metered {
+/// A table cell per count.
+struct Cells(Metered);
+
+impl fmt::Display for Cells {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Metered {
+            kv_reads,
+            kv_writes,
+            sql_statements,
+            outbound_http,
+        } = self.0;
         write!(
             f,
-            "{} | {} | {}",
-            self.kv_reads, self.kv_writes, self.sql_statements
+            "{kv_reads} | {kv_writes} | {sql_statements} | {outbound_http}"
         )
     }
 }
@@ -119,23 +125,23 @@ struct Shape {
     signing_key: bool,
 }
 
-/// An endpoint measured, and its budget: (key-value reads, writes, SQL statements).
+/// An endpoint measured, and its budget.
 struct Row {
     endpoint: &'static str,
     counted: Metered,
-    budget: (f64, f64, f64),
+    budget: Metered,
     peak_memory: usize,
 }
 
 /// Measures every endpoint of an app in `shape`, checks each against its budget, and
 /// prints the table's rows.
-async fn measure(shape: Shape, budgets: &dyn Fn(&str) -> (f64, f64, f64)) {
+async fn measure(shape: Shape, budgets: &dyn Fn(&str) -> Metered) {
     let _one = ONE_AT_A_TIME.lock().await;
     count_host_calls();
     let app = spawn_app_with(
         shape.target,
         AppOptions {
-            photo_store: shape.photo_store,
+            photo_store: Some(shape.photo_store),
             token_signing_keys: (if shape.signing_key { SIGNING_KEY } else { "" }, ""),
             ..AppOptions::default()
         },
@@ -166,22 +172,26 @@ async fn measure(shape: Shape, budgets: &dyn Fn(&str) -> (f64, f64, f64)) {
     for (endpoint, path) in reads {
         assert_eq!(app.get(&path).await.status(), 200, "{endpoint}");
         let before = spin_host::host_calls::totals();
+        let outbound_before = app.tinify.requests().len();
         for _ in 0..REQUESTS {
             assert_eq!(app.get(&path).await.status(), 200, "{endpoint}");
         }
         let after = spin_host::host_calls::totals();
+        let outbound = app.tinify.requests().len() - outbound_before;
         rows.push(Row {
             endpoint,
-            counted: Metered::of(&difference(&before, &after), REQUESTS),
+            counted: metered(&difference(&before, &after), outbound, REQUESTS),
             budget: budgets(endpoint),
             peak_memory: peak_memory(&app),
         });
     }
     let endpoint = "POST /api/v1/users";
     let mut calls = BTreeMap::new();
+    let mut outbound = 0;
     for n in 0..=REQUESTS {
         let token = app.token().await;
         let before = spin_host::host_calls::totals();
+        let outbound_before = app.tinify.requests().len();
         let registration = Registration {
             photo: Some(("photo", phone_photo().to_vec())),
             ..Registration::valid(1_000 + n)
@@ -194,11 +204,12 @@ async fn measure(shape: Shape, budgets: &dyn Fn(&str) -> (f64, f64, f64)) {
             for (name, made) in difference(&before, &after) {
                 *calls.entry(name).or_default() += made;
             }
+            outbound += app.tinify.requests().len() - outbound_before;
         }
     }
     rows.push(Row {
         endpoint,
-        counted: Metered::of(&calls, REQUESTS),
+        counted: metered(&calls, outbound, REQUESTS),
         budget: budgets(endpoint),
         peak_memory: peak_memory(&app),
     });
@@ -208,23 +219,16 @@ async fn measure(shape: Shape, budgets: &dyn Fn(&str) -> (f64, f64, f64)) {
             "| {} | {} | {} | {} | {:.1} |",
             shape.name,
             row.endpoint,
-            row.counted,
+            Cells(row.counted),
             photo_store_label(shape),
             row.peak_memory as f64 / f64::from(1 << 20)
         );
     }
     for row in &rows {
-        let (kv_reads, kv_writes, sql_statements) = row.budget;
         assert_eq!(
-            row.counted,
-            Metered {
-                kv_reads,
-                kv_writes,
-                sql_statements
-            },
-            "{} in {}: counted (key-value reads, writes, SQL statements) against its budget",
-            row.endpoint,
-            shape.name
+            row.counted, row.budget,
+            "{} in {}: counted (key-value reads, writes, SQL statements, outbound requests) against its budget",
+            row.endpoint, shape.name
         );
         assert!(
             row.peak_memory < HOSTED_MEMORY,
@@ -258,34 +262,20 @@ fn peak_memory(app: &TestApp) -> usize {
         .unwrap_or(0)
 }
 
-/// What each endpoint needs in `shape`: (key-value reads, key-value writes, SQL
-/// statements) per request. On the WASI 0.2 build every request is a new instance; a WASI
-/// 0.3 instance keeps its database connection, variables, the positions answer and the
-/// photos it served for the requests after the first.
-fn needs(shape: Shape) -> impl Fn(&str) -> (f64, f64, f64) {
+/// What each endpoint needs in `shape`, from the budgets `deploy-check` uses (TinyPNG is
+/// configured in every test app).
+fn needs(shape: Shape) -> impl Fn(&str) -> Metered {
     move |endpoint| {
-        let fresh = shape.target.build == Build::Wasi02;
-        let per_instance = |n: f64| if fresh { n } else { 0.0 };
-        // The signing key: from the variable, or else from the `tokens` store.
-        let key_read = if shape.signing_key {
-            0.0
-        } else {
-            per_instance(1.0)
-        };
-        match (endpoint, shape.photo_store) {
-            ("GET /api/v1/token", _) => (key_read, 0.0, 0.0),
-            // The cached answer.
-            ("GET /api/v1/positions", _) => (per_instance(1.0), 0.0, 0.0),
-            // One statement, a new connection's schema check inside it.
-            ("GET /api/v1/users?page=1&count=6" | "GET /api/v1/users/{id}", _) => (0.0, 0.0, 1.0),
-            ("GET /images/users/{file}", "key-value") => (per_instance(1.0), 0.0, 0.0),
-            ("GET /images/users/{file}", _) => (0.0, 0.0, per_instance(1.0)),
-            // Token used?, position exists?, email or phone taken?, the insert, and the user
-            // with this photo (did the insert take effect?); the photo's write.
-            ("POST /api/v1/users", "key-value") => (key_read, 1.0, 5.0),
-            ("POST /api/v1/users", _) => (key_read, 0.0, 5.0),
-            (other, _) => panic!("no budget for {other}"),
-        }
+        spin_host::budgets::per_request(
+            endpoint,
+            spin_host::budgets::Shape {
+                fresh_instances: shape.target.build == Build::Wasi02,
+                photos_in_database: shape.photo_store == "database",
+                signing_key: shape.signing_key,
+                tinify: true,
+            },
+        )
+        .unwrap_or_else(|| panic!("no budget for {endpoint}"))
     }
 }
 
@@ -299,6 +289,7 @@ macro_rules! budget_test {
                 target: Target {
                     build: Build::$build,
                     sql: Sql::$sql,
+                    platform: None,
                 },
                 photo_store: $photo_store,
                 signing_key: $signing_key,

@@ -31,12 +31,12 @@ macro_rules! browser_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn wasi03() {
-                run(spawn_app(Target { build: Build::Wasi03, sql: Sql::Sqlite }).await).await
+                run(spawn_app(Target { build: Build::Wasi03, sql: Sql::Sqlite, platform: None }).await).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn wasi02() {
-                run(spawn_app(Target { build: Build::Wasi02, sql: Sql::Sqlite }).await).await
+                run(spawn_app(Target { build: Build::Wasi02, sql: Sql::Sqlite, platform: None }).await).await
             }
         }
     };
