@@ -1,6 +1,8 @@
 //! Runtime configuration: where key-value stores and SQLite databases live.
 //!
 //! Reads the `key_value_store` and `sqlite_database` tables of Spin's `--runtime-config-file`
+//! (relative paths as Spin resolves them: a store's against the file's folder, a database's
+//! against the working directory)
 //! (type `spin`, a local SQLite file; and for key-value stores type `redis` with a `url`, as
 //! Spin's Redis provider) and adds Spin's defaults: the `default` store in
 //! `<state dir>/sqlite_key_value.db` and the `default` database in `<state dir>/sqlite_db.db`.
@@ -86,8 +88,12 @@ impl RuntimeConfig {
             config.defined.insert(format!("kv:{label}"));
             config.key_value_stores.insert(label, location);
         }
+        // Spin resolves a key-value store's relative `path` against the config file's folder,
+        // but a SQLite database's against the working directory (spin-runtime-config,
+        // `sqlite_config_resolver`).
+        let working_dir = std::env::current_dir().context("reading the working directory")?;
         for (name, db) in raw.sqlite_database {
-            let location = db.local(&base, &format!("sqlite_database.{name}"))?;
+            let location = db.local(&working_dir, &format!("sqlite_database.{name}"))?;
             config.defined.insert(format!("sqlite:{name}"));
             config.sqlite_databases.insert(name, location);
         }
@@ -148,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn a_config_file_adds_stores_relative_to_itself() {
+    fn a_config_file_adds_stores_relative_to_itself_and_databases_to_the_working_dir() {
         let dir = std::env::temp_dir().join(format!("rc-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("runtime.toml");
@@ -167,7 +173,7 @@ mod tests {
         assert_eq!(c.key_value_stores["cache"], Location::Memory);
         assert_eq!(
             c.sqlite_databases["default"],
-            Location::File(dir.join("app.db"))
+            Location::File(std::env::current_dir().unwrap().join("app.db"))
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

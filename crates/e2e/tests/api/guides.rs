@@ -191,7 +191,11 @@ async fn serve_and_register(workspace: &Workspace, platform: Platform, args: &[S
                 Some(("sqlite", label)) => format!("sqlite_database.{label}"),
                 _ => panic!("a link names kv: or sqlite:, not {link}"),
             };
-            format!("[{table}]\ntype = \"spin\"\npath = \"{name}.db\"\n")
+            let file = state.join(format!("{name}.db"));
+            format!(
+                "[{table}]\ntype = \"spin\"\npath = \"{}\"\n",
+                file.display()
+            )
         })
         .collect();
     let runtime_config = state.join("runtime-config.toml");

@@ -423,9 +423,12 @@ pub async fn spawn_app_with(target: Target, options: AppOptions) -> TestApp {
     if target.platform == Some(Platform::FermyonCloud) {
         // What `spin cloud deploy --link sqlite:default=…` links: the default database,
         // where Spin keeps it.
-        stores.push_str(
-            "[sqlite_database.default]\ntype = \"spin\"\npath = \".spin/sqlite_db.db\"\n",
-        );
+        stores.push_str(&format!(
+            // Absolute: Spin resolves a database's relative path against the working
+            // directory.
+            "[sqlite_database.default]\ntype = \"spin\"\npath = \"{}\"\n",
+            dir.path().join(".spin/sqlite_db.db").display()
+        ));
     }
     std::fs::write(&runtime_config, stores).expect("writing runtime config");
     let variables = BTreeMap::from([

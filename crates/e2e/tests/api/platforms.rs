@@ -106,7 +106,7 @@ fn refusal(
 }
 
 const LINKED: &str = "[key_value_store.default]\ntype = \"spin\"\npath = \"default.db\"\n\
-                      [sqlite_database.default]\ntype = \"spin\"\npath = \"db.db\"\n";
+                      [sqlite_database.default]\ntype = \"spin\"\n";
 const POSTGRES: [(&str, &str); 2] = [
     ("database_url", "postgres://postgres@127.0.0.1:5432/test"),
     ("postgres_host", PG_HOST),
