@@ -328,7 +328,7 @@ fn thousands(n: f64) -> String {
     let digits = (n.max(0.0) as u64).to_string();
     let mut out = String::new();
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);

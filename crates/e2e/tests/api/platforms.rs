@@ -329,3 +329,92 @@ async fn akamai_functions_a_registration_past_the_write_rate_is_503_then_succeed
     }
     panic!("three times in a row, the writes were not spent within a second of the registration");
 }
+
+/// `deploy-check` on every platform and every manifest of the repository, with the built
+/// `.wasm` files: what each platform takes, and why it refuses the rest.
+#[test]
+fn deploy_check_takes_each_platforms_manifest_and_refuses_the_others() {
+    use spin_host::deploy_check::{Request, check};
+    crate::helpers::build_components(Build::Wasi02);
+    crate::helpers::build_components(Build::Wasi03);
+    let postgres: Vec<String> = POSTGRES.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    let links = vec!["kv:default=kv".to_owned(), "sqlite:default=db".to_owned()];
+    // (platform, manifest, variables, links) → refused because (empty: taken).
+    let cases: [(Platform, &str, &[String], &[String], &str); 12] = [
+        (
+            Platform::SpinKube,
+            "spin.toml",
+            &[],
+            &[],
+            "export wasi:http/handler@0.3.0",
+        ),
+        (Platform::SpinKube, "spin-wasi02.toml", &[], &[], ""),
+        (Platform::SpinKube, "spin-fermyon-cloud.toml", &[], &[], ""),
+        (Platform::SpinKube, "spin-akamai.toml", &postgres, &[], ""),
+        (
+            Platform::FermyonCloud,
+            "spin.toml",
+            &[],
+            &[],
+            "local_service_chaining",
+        ),
+        (Platform::FermyonCloud, "spin-wasi02.toml", &[], &[], ""),
+        (
+            Platform::FermyonCloud,
+            "spin-fermyon-cloud.toml",
+            &[],
+            &links,
+            "",
+        ),
+        (
+            Platform::FermyonCloud,
+            "spin-akamai.toml",
+            &[],
+            &[],
+            "which have not been set: database_url, postgres_host",
+        ),
+        (
+            Platform::AkamaiFunctions,
+            "spin.toml",
+            &postgres,
+            &[],
+            "only label allowed is `default`",
+        ),
+        (
+            Platform::AkamaiFunctions,
+            "spin-wasi02.toml",
+            &postgres,
+            &[],
+            "does not support SQLite",
+        ),
+        (
+            Platform::AkamaiFunctions,
+            "spin-fermyon-cloud.toml",
+            &[],
+            &[],
+            "database_url is `sqlite:default`",
+        ),
+        (
+            Platform::AkamaiFunctions,
+            "spin-akamai.toml",
+            &postgres,
+            &[],
+            "",
+        ),
+    ];
+    for (platform, manifest, variables, links, refused_for) in cases {
+        let outcome = check(&Request {
+            platform,
+            manifest: workspace_root().join(manifest),
+            variables: variables.to_vec(),
+            links: links.to_vec(),
+        })
+        .expect("a check");
+        let case = format!("{} · {manifest}:\n{}", platform.name(), outcome.report);
+        assert_eq!(outcome.accepted, refused_for.is_empty(), "{case}");
+        assert!(outcome.report.contains(refused_for), "{case}");
+        if platform != Platform::SpinKube {
+            assert!(outcome.report.contains("binds first: "), "{case}");
+        }
+    }
+}

@@ -97,7 +97,9 @@ pg_address = "{{ pg_address }}"
 source = "FIXTURE"
 "#;
 
-/// The runtime config most tests use: one named store and one named database.
+/// The runtime config most tests use: one named store and one named database. `{dir}` is
+/// the app's directory: a database's relative path resolves against the working directory,
+/// as in Spin, not against the config's folder as a store's does.
 pub const RUNTIME_CONFIG: &str = r#"
 [key_value_store.photos]
 type = "spin"
@@ -105,7 +107,7 @@ path = "photos.db"
 
 [sqlite_database.reports]
 type = "spin"
-path = "reports.db"
+path = "{dir}/reports.db"
 "#;
 
 /// An application served in-process from its own temporary directory.
@@ -156,7 +158,10 @@ impl TestApp {
         let fixture = fixture_wasm().to_str().expect("utf-8 path").to_owned();
         std::fs::write(&manifest, options.manifest.replace("FIXTURE", &fixture))?;
         let runtime_config = dir.path().join("runtime-config.toml");
-        std::fs::write(&runtime_config, &options.runtime_config)?;
+        let config = options
+            .runtime_config
+            .replace("{dir}", &dir.path().display().to_string());
+        std::fs::write(&runtime_config, config)?;
         let settings = Settings {
             manifest,
             state_dir: Some(dir.path().join(".spin")),
