@@ -822,6 +822,17 @@ impl TestApp {
         }
     }
 
+    /// A PostgreSQL client on this app's schema.
+    async fn schema_client(&self) -> tokio_postgres::Client {
+        let schema = self.schema.as_deref().expect("schema");
+        let client = pg_client().await;
+        client
+            .batch_execute(&format!("SET search_path TO {schema}"))
+            .await
+            .expect("search_path");
+        client
+    }
+
     /// Runs a query directly against this app's database; its rows, every column an integer.
     pub async fn sql_integers(&self, query: &str) -> Vec<Vec<i64>> {
         match self.target.sql {
@@ -837,12 +848,7 @@ impl TestApp {
                     .expect("integer rows")
             }
             Sql::Postgres => {
-                let schema = self.schema.as_deref().expect("schema");
-                let client = pg_client().await;
-                client
-                    .batch_execute(&format!("SET search_path TO {schema}"))
-                    .await
-                    .expect("search_path");
+                let client = self.schema_client().await;
                 client
                     .query(query, &[])
                     .await
@@ -915,12 +921,7 @@ impl TestApp {
                 .and_then(|db| db.query_row(COUNT, [], |row| row.get(0)))
                 .unwrap_or(0),
             Sql::Postgres => {
-                let schema = self.schema.as_deref().expect("schema");
-                let client = pg_client().await;
-                client
-                    .batch_execute(&format!("SET search_path TO {schema}"))
-                    .await
-                    .expect("search_path");
+                let client = self.schema_client().await;
                 match client.query_one(COUNT, &[]).await {
                     Ok(row) => row.get(0),
                     Err(_) => 0,

@@ -339,8 +339,10 @@ fn deploy_check_takes_each_platforms_manifest_and_refuses_the_others() {
     crate::helpers::build_components(Build::Wasi03);
     let postgres: Vec<String> = POSTGRES.iter().map(|(n, v)| format!("{n}={v}")).collect();
     let links = vec!["kv:default=kv".to_owned(), "sqlite:default=db".to_owned()];
-    // (platform, manifest, variables, links) → refused because (empty: taken).
-    let cases: [(Platform, &str, &[String], &[String], &str); 12] = [
+    /// A platform, a manifest, the deploy's variables and links, and why the platform
+    /// refuses it (empty: it takes it).
+    type Case<'a> = (Platform, &'a str, &'a [String], &'a [String], &'a str);
+    let cases: [Case; 12] = [
         (
             Platform::SpinKube,
             "spin.toml",
