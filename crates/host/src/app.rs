@@ -172,7 +172,7 @@ impl App {
         })?;
         let router = Router::new(&manifest.routes)?;
         if let Some(platform) = settings.platform {
-            refuse_as(platform, &manifest, &runtime, &settings.variables)?;
+            refuse_as(platform, &manifest, &runtime, &resolved)?;
         }
 
         let kv_quota = settings
@@ -333,21 +333,9 @@ fn refuse_as(
     platform: Platform,
     manifest: &Manifest,
     runtime: &RuntimeConfig,
-    given: &BTreeMap<String, String>,
+    resolved: &Resolved,
 ) -> anyhow::Result<()> {
-    let given = manifest
-        .variables
-        .keys()
-        .filter_map(|name| {
-            let env_name = format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase());
-            let value = given
-                .get(name)
-                .cloned()
-                .or_else(|| std::env::var(env_name).ok())?;
-            Some((name.clone(), value))
-        })
-        .collect();
-    let mut app = AppFacts::read(manifest, &given)?;
+    let mut app = AppFacts::read(manifest, resolved.values())?;
     let mut provided = runtime.defined.clone();
     if platform.key_value_labels() == KeyValueLabels::RuntimeConfig {
         // Spin's own: the `default` store and database need no runtime config.

@@ -338,14 +338,14 @@ fn thousands(n: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn counts_are_written_with_thousands_separated() {
-        assert_eq!(super::thousands(1_023.0), "1,023");
-        assert_eq!(super::thousands(250.0), "250");
-        assert_eq!(super::thousands(1_000_000.0), "1,000,000");
+        assert_eq!(thousands(1_023.0), "1,023");
+        assert_eq!(thousands(250.0), "250");
+        assert_eq!(thousands(1_000_000.0), "1,000,000");
     }
-
-    use super::*;
 
     #[test]
     fn variables_come_as_spin_takes_them_the_last_winning() {

@@ -143,12 +143,11 @@ pub fn refusals(platform: Platform, app: &AppFacts) -> Vec<String> {
     let mut why = Vec::new();
     let title = platform.title();
 
-    if platform == Platform::FermyonCloud && app.components.iter().any(|c| c.service_chaining) {
-        why.push(
-            "This app requires features that are not yet available on Fermyon Cloud: \
+    if !platform.has_service_chaining() && app.components.iter().any(|c| c.service_chaining) {
+        why.push(format!(
+            "This app requires features that are not yet available on {title}: \
              local_service_chaining (an allowed_outbound_hosts entry names *.spin.internal)"
-                .to_owned(),
-        );
+        ));
     }
     let wasi03: Vec<String> = app
         .components
@@ -180,15 +179,16 @@ pub fn refusals(platform: Platform, app: &AppFacts) -> Vec<String> {
                 }
             }
         }
-        KeyValueLabels::Linked | KeyValueLabels::RuntimeConfig => {
+        labels @ (KeyValueLabels::Linked | KeyValueLabels::RuntimeConfig) => {
             if let Some(provided) = &app.provided {
                 for label in app.labels().difference(provided) {
-                    why.push(match platform.key_value_labels() {
-                        KeyValueLabels::Linked => format!(
+                    why.push(if labels == KeyValueLabels::Linked {
+                        format!(
                             "No link specified for label '{}' (spin cloud deploy --link {label}=NAME)",
                             label.split_once(':').map_or(label.as_str(), |(_, l)| l)
-                        ),
-                        _ => format!("`{label}` is not defined in the runtime config"),
+                        )
+                    } else {
+                        format!("`{label}` is not defined in the runtime config")
                     });
                 }
             }

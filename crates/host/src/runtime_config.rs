@@ -1,10 +1,9 @@
 //! Runtime configuration: where key-value stores and SQLite databases live.
 //!
 //! Reads the `key_value_store` and `sqlite_database` tables of Spin's `--runtime-config-file`
-//! (relative paths as Spin resolves them: a store's against the file's folder, a database's
-//! against the working directory)
-//! (type `spin`, a local SQLite file; and for key-value stores type `redis` with a `url`, as
-//! Spin's Redis provider) and adds Spin's defaults: the `default` store in
+//! (type `spin`, a local SQLite file, a relative `path` resolved as Spin does: a store's
+//! against the file's folder, a database's against the working directory; and for key-value
+//! stores type `redis` with a `url`, as Spin's Redis provider) and adds Spin's defaults: the `default` store in
 //! `<state dir>/sqlite_key_value.db` and the `default` database in `<state dir>/sqlite_db.db`.
 
 use std::collections::BTreeMap;

@@ -46,6 +46,11 @@ impl Resolved {
         Ok(Self(values))
     }
 
+    /// Every variable's value, by name (a variable with neither value nor default has none).
+    pub fn values(&self) -> &BTreeMap<String, String> {
+        &self.0
+    }
+
     /// Expands `{{ name }}` references in `template`.
     pub fn expand(&self, template: &str) -> anyhow::Result<String> {
         let mut out = String::with_capacity(template.len());

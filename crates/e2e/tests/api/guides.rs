@@ -15,7 +15,9 @@ use spin_host::app::Settings;
 use spin_host::platform::Platform;
 use spin_host::reuse::InstanceReuse;
 
-use crate::helpers::{Build, Registration, build_components, postgres_schema, workspace_root};
+use crate::helpers::{
+    Build, Registration, build_components, json, postgres_schema, workspace_root,
+};
 use crate::server_process::{Server, host_binary};
 
 /// The `sh` blocks of the section whose heading starts with `heading`.
@@ -221,14 +223,14 @@ async fn serve_and_register(workspace: &Workspace, platform: Platform, args: &[S
         .await
         .expect("positions");
     assert_eq!(positions.status(), 200, "{}", platform.title());
-    let token: serde_json::Value = client
-        .get(format!("{base}/api/v1/token"))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("a token");
+    let (_, token) = json(
+        client
+            .get(format!("{base}/api/v1/token"))
+            .send()
+            .await
+            .expect("token"),
+    )
+    .await;
     let created = client
         .post(format!("{base}/api/v1/users"))
         .header("Token", token["token"].as_str().expect("token"))
@@ -236,17 +238,17 @@ async fn serve_and_register(workspace: &Workspace, platform: Platform, args: &[S
         .send()
         .await
         .expect("registration");
-    assert_eq!(created.status(), 201, "{}", platform.title());
-    let created: serde_json::Value = created.json().await.expect("the new user's id");
+    let (status, created) = json(created).await;
+    assert_eq!(status, 201, "{}: {created}", platform.title());
     let id = created["user_id"].as_i64().expect("user_id");
-    let user: serde_json::Value = client
-        .get(format!("{base}/api/v1/users/{id}"))
-        .send()
-        .await
-        .expect("user")
-        .json()
-        .await
-        .expect("a user");
+    let (_, user) = json(
+        client
+            .get(format!("{base}/api/v1/users/{id}"))
+            .send()
+            .await
+            .expect("user"),
+    )
+    .await;
     let photo = client
         .get(user["user"]["photo"].as_str().expect("a photo URL"))
         .send()

@@ -13,8 +13,8 @@ use spin_host::platform::Platform;
 use spin_host::reuse::InstanceReuse;
 
 use crate::helpers::{
-    AppOptions, Build, PG_HOST, Registration, SEED_KEY, Sql, Target, TestApp, spawn_app_with,
-    workspace_root,
+    AppOptions, Build, PG_HOST, Registration, SEED_KEY, STORE_LABELS, Sql, Target, TestApp,
+    spawn_app_with, workspace_root,
 };
 use crate::server_process::Server;
 
@@ -53,7 +53,7 @@ fn key_value_photos() -> AppOptions {
 
 /// Every key of every logical store in the app's key-value stores.
 fn keys_stored(app: &TestApp) -> i64 {
-    ["tokens", "photos", "cache"]
+    STORE_LABELS
         .into_iter()
         .map(|store| app.entries_in(store))
         .sum()
